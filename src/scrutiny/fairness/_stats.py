@@ -1,0 +1,325 @@
+"""Per-group sufficient statistics: one pass over the rows, then only small tables.
+
+Rule: **rows are read once per grouping level; everything after that works on
+tables with one row per group.** Classification keeps the (weighted) confusion
+matrix per group, regression keeps weighted moment sums, scores keep the
+per-group score distribution summaries (AUC needs one sort).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from scrutiny.fairness._inputs import Features
+
+N_BINS = 10
+
+
+@dataclass
+class Level:
+    """One way of grouping rows: the intersection of some sensitive features."""
+
+    name: str
+    feature_names: list[str]
+    codes: np.ndarray  # per row, 0..G-1
+    keys: list[tuple[Any, ...]]  # one tuple of category values per group
+    empty: list[tuple[Any, ...]]  # combinations of categories with no rows
+    n_possible: int
+
+    @property
+    def n_groups(self) -> int:
+        """Number of non-empty groups."""
+        return len(self.keys)
+
+
+def make_level(features: Features, which: list[int], name: str) -> Level:
+    """Combine the chosen features' codes into one group code per row."""
+    sizes = [len(features.categories[i]) for i in which]
+    n_possible = int(np.prod(sizes, dtype=np.float64))
+    if len(which) == 1:
+        i = which[0]
+        codes = features.codes[i]
+        cats = features.categories[i]
+        present = np.bincount(codes, minlength=len(cats)) > 0
+        if present.all():
+            return Level(name, [features.names[i]], codes, [(c,) for c in cats], [], len(cats))
+        remap = np.cumsum(present) - 1
+        keys = [(cats[j],) for j in np.flatnonzero(present)]
+        empty = [(cats[j],) for j in np.flatnonzero(~present)]
+        return Level(name, [features.names[i]], remap[codes], keys, empty, len(cats))
+    combined = np.zeros(len(features.codes[which[0]]), dtype=np.int64)
+    for i, size in zip(which, sizes, strict=True):
+        combined *= size
+        combined += features.codes[i]
+    if n_possible <= 1 << 24:
+        present = np.bincount(combined, minlength=n_possible) > 0
+        remap = np.cumsum(present) - 1
+        observed = np.flatnonzero(present)
+        codes = remap[combined]
+        missing_combos = np.flatnonzero(~present) if n_possible <= 100_000 else np.array([])
+    else:  # too many combinations for a dense table: hash them instead
+        import pandas as pd
+
+        codes, observed = pd.factorize(combined, sort=True)
+        missing_combos = np.array([], dtype=np.int64)
+    keys = [_unravel(int(o), which, sizes, features) for o in observed]
+    empty = [_unravel(int(o), which, sizes, features) for o in missing_combos]
+    names = [features.names[i] for i in which]
+    return Level(name, names, np.asarray(codes, dtype=np.int64), keys, empty, n_possible)
+
+
+def _unravel(flat: int, which: list[int], sizes: list[int], features: Features) -> tuple[Any, ...]:
+    out = []
+    for i, size in zip(reversed(which), reversed(sizes), strict=True):
+        flat, r = divmod(flat, size)
+        out.append(features.categories[i][r])
+    return tuple(reversed(out))
+
+
+def _bincount(idx: np.ndarray, weights: np.ndarray | None, size: int) -> np.ndarray:
+    return np.bincount(idx, weights=weights, minlength=size).astype(np.float64, copy=False)
+
+
+@dataclass
+class ConfusionStats:
+    """Per-group confusion matrices: ``[group, true class, predicted class]``."""
+
+    n: np.ndarray  # row counts
+    w: np.ndarray  # sums of weights
+    w2: np.ndarray  # sums of squared weights
+
+    @classmethod
+    def compute(
+        cls,
+        codes: np.ndarray,
+        n_groups: int,
+        n_classes: int,
+        y_true: np.ndarray,
+        y_pred: np.ndarray,
+        *,
+        weight: np.ndarray | None,
+        counts: np.ndarray | None,
+        weight_sq: np.ndarray | None,
+    ) -> ConfusionStats:
+        """Count one pass of rows into per-group confusion matrices."""
+        k2 = n_classes * n_classes
+        if n_classes == 2:
+            cell = y_true.astype(np.intp) * 2
+            cell += y_pred
+        else:
+            cell = y_true.astype(np.intp) * n_classes
+            cell += y_pred
+        idx = codes * k2 if codes.dtype == np.intp else codes.astype(np.intp) * k2
+        idx += cell
+        size = n_groups * k2
+        shape = (n_groups, n_classes, n_classes)
+        n = _bincount(idx, counts, size).reshape(shape)
+        if weight is None:
+            w = n
+            w2 = n
+        else:
+            w = _bincount(idx, weight, size).reshape(shape)
+            w2 = _bincount(idx, weight_sq if weight_sq is not None else weight * weight, size)
+            w2 = w2.reshape(shape)
+        return cls(n, w, w2)
+
+    def total(self) -> ConfusionStats:
+        """All groups pooled (as one group)."""
+        return ConfusionStats(
+            self.n.sum(axis=0, keepdims=True),
+            self.w.sum(axis=0, keepdims=True),
+            self.w2.sum(axis=0, keepdims=True),
+        )
+
+    @property
+    def group_count(self) -> np.ndarray:
+        """Rows per group."""
+        return self.n.sum(axis=(1, 2))
+
+
+@dataclass
+class RegressionStats:
+    """Per-group weighted moment sums (``y`` centred by a global constant)."""
+
+    sums: dict[str, np.ndarray]
+    shift: float
+
+    NAMES = (
+        "n", "w", "w2", "y", "yy", "y3", "y4", "p", "pp", "a", "r2", "r4", "r2y", "r2y2",
+    )
+
+    @staticmethod
+    def row_moments(
+        y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None, shift: float
+    ) -> dict[str, np.ndarray | None]:
+        """The per-row quantities whose (weighted) sums are kept."""
+        y = y_true - shift
+        r = y_true - y_pred
+        r2 = r * r
+        yy = y * y
+        w = weight
+        def wt(x: np.ndarray) -> np.ndarray:
+            return x if w is None else x * w
+        return {
+            "y": wt(y), "yy": wt(yy), "y3": wt(yy * y), "y4": wt(yy * yy),
+            "p": wt(y_pred), "pp": wt(y_pred * y_pred), "a": wt(np.abs(r)), "r2": wt(r2),
+            "r4": wt(r2 * r2), "r2y": wt(r2 * y), "r2y2": wt(r2 * yy),
+        }
+
+    @classmethod
+    def compute(
+        cls,
+        codes: np.ndarray,
+        n_groups: int,
+        y_true: np.ndarray,
+        y_pred: np.ndarray,
+        *,
+        weight: np.ndarray | None,
+        shift: float,
+    ) -> RegressionStats:
+        """Sum the moments per group."""
+        sums = {
+            k: _bincount(codes, v, n_groups)
+            for k, v in cls.row_moments(y_true, y_pred, weight, shift).items()
+        }
+        sums["n"] = _bincount(codes, None, n_groups)
+        sums["w"] = sums["n"] if weight is None else _bincount(codes, weight, n_groups)
+        sums["w2"] = sums["n"] if weight is None else _bincount(codes, weight * weight, n_groups)
+        return cls(sums, shift)
+
+    @classmethod
+    def from_sums(
+        cls, codes: np.ndarray, n_groups: int, table: dict[str, np.ndarray], shift: float
+    ) -> RegressionStats:
+        """Sum pre-aggregated moment rows (from a lazy engine) per group."""
+        return cls({k: _bincount(codes, table[k], n_groups) for k in cls.NAMES}, shift)
+
+    def total(self) -> RegressionStats:
+        """All groups pooled."""
+        return RegressionStats({k: v.sum(keepdims=True) for k, v in self.sums.items()}, self.shift)
+
+    @property
+    def group_count(self) -> np.ndarray:
+        """Rows per group."""
+        return self.sums["n"]
+
+
+@dataclass
+class ScoreStats:
+    """Per-group score summaries for binary outcomes."""
+
+    auc: np.ndarray
+    n_pos: np.ndarray  # effective numbers of positives / negatives
+    n_neg: np.ndarray
+    brier_w: np.ndarray  # sum of weights
+    brier_s1: np.ndarray  # sum of w (s - y)^2
+    brier_s2: np.ndarray  # sum of w (s - y)^4
+    brier_neff: np.ndarray
+    # calibration cells [group, bin, class]: counts, weights, weighted score sums
+    cal_n: np.ndarray
+    cal_w: np.ndarray
+    cal_ws: np.ndarray
+    probabilities: bool
+
+    @classmethod
+    def compute(
+        cls,
+        codes: np.ndarray,
+        n_groups: int,
+        y: np.ndarray,
+        s: np.ndarray,
+        *,
+        weight: np.ndarray | None,
+        counts: np.ndarray | None,
+        weight_sq: np.ndarray | None,
+        order: np.ndarray | None = None,
+    ) -> ScoreStats:
+        """One sort for AUC, bincounts for the rest."""
+        n_rows = len(y)
+        w = np.ones(n_rows) if weight is None else weight
+        c = np.ones(n_rows) if counts is None else counts
+        w2 = (w if weight is None else w * w) if weight_sq is None else weight_sq
+        yb = y.astype(np.float64)
+        pos = y.astype(bool)
+        auc, n_pos, n_neg = _auc_by_group(codes, n_groups, pos, s, w, w2, order)
+        err = s - yb
+        e2 = err * err
+        bw = _bincount(codes, w, n_groups)
+        s1 = _bincount(codes, w * e2, n_groups)
+        s2 = _bincount(codes, w * e2 * e2, n_groups)
+        bw2 = _bincount(codes, w2, n_groups)
+        neff = np.divide(bw * bw, bw2, out=np.zeros_like(bw), where=bw2 > 0)
+        probabilities = bool(s.min() >= 0.0 and s.max() <= 1.0)
+        bins = np.clip((s * N_BINS).astype(np.intp), 0, N_BINS - 1)
+        idx = (codes.astype(np.intp) * N_BINS + bins) * 2 + pos
+        size = n_groups * N_BINS * 2
+        shape = (n_groups, N_BINS, 2)
+        cal_n = _bincount(idx, c, size).reshape(shape)
+        cal_w = _bincount(idx, w, size).reshape(shape)
+        cal_ws = _bincount(idx, w * s, size).reshape(shape)
+        return cls(auc, n_pos, n_neg, bw, s1, s2, neff, cal_n, cal_w, cal_ws, probabilities)
+
+
+def score_order(s: np.ndarray) -> np.ndarray:
+    """The sort order of the scores, shared by every grouping level."""
+    return np.argsort(s, kind="stable")
+
+
+def _auc_by_group(
+    codes: np.ndarray,
+    n_groups: int,
+    pos: np.ndarray,
+    s: np.ndarray,
+    w: np.ndarray,
+    w2: np.ndarray,
+    order: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted Mann-Whitney AUC per group (ties count one half).
+
+    Equals the trapezoidal area under the weighted ROC curve, i.e. scikit-learn's
+    ``roc_auc_score`` with ``sample_weight``.
+    """
+    if order is None:
+        order = score_order(s)
+    g_sorted = codes[order]
+    o2 = np.argsort(g_sorted, kind="stable")
+    idx = order[o2]  # rows sorted by (group, score)
+    g = codes[idx]
+    sc = s[idx]
+    p = pos[idx]
+    wn = np.where(p, 0.0, w[idx])
+    wp = np.where(p, w[idx], 0.0)
+    # blocks of equal (group, score)
+    new_block = np.empty(len(idx), dtype=bool)
+    if len(idx):
+        new_block[0] = True
+        new_block[1:] = (g[1:] != g[:-1]) | (sc[1:] != sc[:-1])
+    block = np.cumsum(new_block) - 1
+    n_blocks = int(block[-1]) + 1 if len(idx) else 0
+    bneg = np.bincount(block, weights=wn, minlength=n_blocks)
+    bpos = np.bincount(block, weights=wp, minlength=n_blocks)
+    bgroup = g[new_block]
+    # negatives strictly below each block, within its group
+    cum_neg = np.cumsum(bneg) - bneg
+    first_block = np.flatnonzero(np.r_[True, bgroup[1:] != bgroup[:-1]]) if n_blocks else []
+    group_start_vals = cum_neg[first_block] if n_blocks else np.array([])
+    start_of = np.zeros(n_blocks)
+    if n_blocks:
+        seg = np.cumsum(np.r_[True, bgroup[1:] != bgroup[:-1]]) - 1
+        start_of = group_start_vals[seg]
+    below = cum_neg - start_of
+    contrib = bpos * (below + 0.5 * bneg)
+    num = np.bincount(bgroup, weights=contrib, minlength=n_groups)
+    wpos = np.bincount(codes, weights=np.where(pos, w, 0.0), minlength=n_groups)
+    wneg = np.bincount(codes, weights=np.where(pos, 0.0, w), minlength=n_groups)
+    w2pos = np.bincount(codes, weights=np.where(pos, w2, 0.0), minlength=n_groups)
+    w2neg = np.bincount(codes, weights=np.where(pos, 0.0, w2), minlength=n_groups)
+    den = wpos * wneg
+    auc = np.full(n_groups, np.nan)
+    np.divide(num, den, out=auc, where=den > 0)
+    n_pos = np.divide(wpos * wpos, w2pos, out=np.zeros(n_groups), where=w2pos > 0)
+    n_neg = np.divide(wneg * wneg, w2neg, out=np.zeros(n_groups), where=w2neg > 0)
+    return auc, n_pos, n_neg
