@@ -386,7 +386,8 @@ def assess(
         y_true, y_pred, y_score, sample_weight, sensitive_features, data, missing, task
     )
     labels = resolve_labels(
-        prep.y_true, prep.y_pred, prep.y_score, task=task, pos_label=pos_label,
+        prep.y_true, prep.y_pred, prep.y_score,
+        task="regression" if prep.moments is not None else task, pos_label=pos_label,
         wants=_wanted_kinds(requested),
     )
     chosen = _select_metrics(requested, labels, labels.y_score is not None)
