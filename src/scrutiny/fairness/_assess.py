@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from scrutiny.exceptions import (
+    DataValidationError,
     EmptyIntersectionWarning,
     InvalidParameterError,
     MissingSensitiveValueWarning,
@@ -407,14 +408,14 @@ def assess(
     levels = [make_level(features, list(range(n_feat)), "intersection")]
     if n_feat > 1:
         levels += [make_level(features, [i], features.names[i]) for i in range(n_feat)]
-    if levels[0].n_groups < 2 and reference is None:
-        records.append(
-            WarningRecord(
-                UndefinedMetricWarning,
-                f"Only one group ({levels[0].keys[0]}) is present, so no disparity can be "
-                "computed. Check the sensitive feature column.",
-            )
+    if levels[0].n_groups < 2:
+        key = _fmt_key(levels[0].feature_names, levels[0].keys[0])
+        msg = (
+            f"Only one group ({key}) is present in sensitive_features "
+            f"{features.names}, so nothing can be compared. Check that the right column was "
+            "passed, or that filtering did not remove the other groups."
         )
+        raise DataValidationError(msg)
     order = score_order(labels.y_score) if "roc_auc" in chosen else None
     shift = 0.0
     if labels.task == "regression":

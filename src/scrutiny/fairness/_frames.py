@@ -104,6 +104,30 @@ def _collect(lf: Any) -> Any:
     return lf.collect(backend="pyarrow")
 
 
+def _scalars(frame: Any, exprs: dict[str, Any]) -> dict[str, Any]:
+    """Evaluate whole-frame aggregations in one query; returns name -> Python value."""
+    if not exprs:
+        return {}
+    row = _collect(frame.select(*(e.alias(k) for k, e in exprs.items()))).to_native().to_pylist()
+    return row[0]
+
+
+def _count(expr: Any) -> Any:
+    import narwhals as nw
+
+    return expr.cast(nw.Int64).sum()
+
+
+def _bad_count(col: str, dtype: Any) -> Any:
+    """Rows of a column that are null, or NaN / infinite for a float column."""
+    import narwhals as nw
+
+    bad = _count(nw.col(col).is_null())
+    if dtype.is_float():
+        bad = bad + _count(~nw.col(col).is_finite())
+    return bad
+
+
 def _reduce_lazy(
     frame: Any,
     names: dict[str, str | None],
@@ -114,84 +138,155 @@ def _reduce_lazy(
     task: str,
     backend: str,
 ) -> tuple[inp.Prepared, int]:
+    """Reduce a lazy frame inside its engine to one small per-group table.
+
+    Only elementary aggregations (``len`` and column sums) run inside the
+    group-by: every derived quantity (weights squared, regression moments) is
+    computed first with ``with_columns``, so that engines which accept only
+    simple aggregations (Dask) take the same path as the others.
+    """
     import narwhals as nw
 
     y_true, y_pred, y_score, weight = (
         names["y_true"], names["y_pred"], names["y_score"], names["sample_weight"]
     )
     dtypes = dict(zip(schema.names(), schema.dtypes(), strict=True))
-    numeric_w = weight is not None
-    if numeric_w and not dtypes[weight].is_numeric():
-        msg = f"sample_weight column {weight!r} must be numeric; its type is {dtypes[weight]}."
+    if weight is not None and not dtypes[weight].is_numeric():
+        msg = f"sample_weight must be numeric. Got values of type {dtypes[weight]} instead."
         raise InvalidParameterError(msg)
-    regression = task == "regression"
-    if task == "auto" and y_pred is not None and dtypes[y_pred].is_float():
-        # a float prediction column: regression if any value is not a whole number
-        probe = frame.select(
-            (nw.col(y_pred) != nw.col(y_pred).round(0)).cast(nw.Int64).sum().alias("frac"),
-        )
-        frac = _collect(probe).to_native().column(0).to_pylist()[0] or 0
-        regression = frac > 0
-    w = nw.col(weight).cast(nw.Float64) if numeric_w else None
-    if regression:
-        if y_pred is None or y_score is not None:
-            msg = "Regression on a lazy frame needs y_true and y_pred columns (and no y_score)."
+    # one query for everything that must be known before the group-by
+    probe: dict[str, Any] = {}
+    float_labels = [
+        c for c in dict.fromkeys((y_true, y_pred)) if c is not None and dtypes[c].is_float()
+    ]
+    if task == "auto":
+        for i, c in enumerate(float_labels):
+            # a float label column is continuous if any value is not a whole number
+            probe[f"frac{i}"] = _count(nw.col(c) != nw.col(c).round(0))
+    if weight is not None:
+        probe["w_bad"] = _bad_count(weight, dtypes[weight]) + _count(nw.col(weight) < 0)
+        probe["w_sum"] = nw.col(weight).cast(nw.Float64).sum()
+    found = _scalars(frame, probe)
+    if weight is not None:
+        if found["w_bad"]:
+            msg = (
+                f"sample_weight must hold finite non-negative numbers; {int(found['w_bad'])} "
+                "value(s) are negative, missing, NaN or infinite. Fix or drop those rows."
+            )
             raise InvalidParameterError(msg)
-        shift_q = frame.select(nw.col(y_true).cast(nw.Float64).mean().alias("m"))
-        shift = float(_collect(shift_q).to_native().column(0).to_pylist()[0] or 0.0)
-        yt = nw.col(y_true).cast(nw.Float64)
-        yp = nw.col(y_pred).cast(nw.Float64)
-        y = yt - shift
-        r = yt - yp
-        exprs = {
-            "y": y, "yy": y * y, "y3": y * y * y, "y4": y * y * y * y, "p": yp, "pp": yp * yp,
-            "a": r.abs(), "r2": r * r, "r4": r * r * r * r, "r2y": r * r * y,
-            "r2y2": r * r * y * y,
-        }
-        aggs = [nw.len().alias(_N)]
-        aggs.append((w if w is not None else nw.lit(1.0)).sum().alias(_W))
-        aggs.append(((w * w) if w is not None else nw.lit(1.0)).sum().alias(_W2))
-        for k, e in exprs.items():
-            aggs.append(((e * w) if w is not None else e).sum().alias(_MOMENT + k))
-        null_q = frame.select(
-            nw.col(y_true).is_null().cast(nw.Int64).sum().alias("a"),
-            nw.col(y_pred).is_null().cast(nw.Int64).sum().alias("b"),
+        if not (found["w_sum"] or 0) > 0:
+            msg = "sample_weight sums to zero: at least one row must have a positive weight."
+            raise InvalidParameterError(msg)
+    continuous = {c: bool(found.get(f"frac{i}") or 0) for i, c in enumerate(float_labels)}
+    regression = task == "regression" or (
+        task == "auto" and y_pred is not None and any(continuous.values())
+    )
+    if regression and y_pred is not None:
+        return _reduce_regression(
+            frame, y_true, y_pred, weight, sens, dtypes, continuous,
+            missing=missing, backend=backend,
         )
-        nulls = _collect(null_q).to_native().to_pylist()[0]
-        if nulls["a"] or nulls["b"]:
-            which = "y_true" if nulls["a"] else "y_pred"
-            msg = f"{which} has {nulls['a'] or nulls['b']} missing value(s); drop or fill them."
-            raise DataValidationError(msg)
-        table = _collect(frame.group_by(*sens, drop_null_keys=False).agg(*aggs)).to_native()
-        features, n_missing = _features_from(table, sens, missing)
-        moments = {k: _col(table, _MOMENT + k) for k in exprs}
-        moments.update(n=_col(table, _N), w=_col(table, _W), w2=_col(table, _W2))
-        moments["_shift"] = shift  # type: ignore[assignment]
-        n_rows = len(table)
-        yt_dummy = np.zeros(n_rows)
-        prepared = inp.Prepared(
-            n_rows, features, yt_dummy, yt_dummy, None, moments=moments, backend=backend,
-            counts=moments["n"],
-        )
-        return prepared, n_missing
-    keys = [*sens, *(c for c in (y_true, y_pred, y_score) if c is not None)]
-    keys = list(dict.fromkeys(keys))
+    keys = list(dict.fromkeys([*sens, *(c for c in (y_true, y_pred, y_score) if c is not None)]))
     aggs = [nw.len().alias(_N)]
-    if w is not None:
-        aggs += [w.sum().alias(_W), (w * w).sum().alias(_W2)]
+    if weight is not None:
+        w = nw.col(weight).cast(nw.Float64)
+        frame = frame.with_columns(w.alias(_W), (w * w).alias(_W2))
+        aggs += [nw.col(_W).sum().alias(_W), nw.col(_W2).sum().alias(_W2)]
     table = _collect(frame.group_by(*keys, drop_null_keys=False).agg(*aggs)).to_native()
     features, n_missing = _features_from(table, sens, missing)
     counts = _col(table, _N)
+    wsum = _col(table, _W) if weight is not None else counts
+    w2sum = _col(table, _W2) if weight is not None else counts
+    yt = _labels_col(table, y_true)
+    yp = None if y_pred is None else _labels_col(table, y_pred)
     prepared = inp.Prepared(
         len(table),
         features,
-        _labels_col(table, y_true),
-        None if y_pred is None else _labels_col(table, y_pred),
+        yt,
+        yp,
         None if y_score is None else _labels_col(table, y_score),
-        weight=_col(table, _W) if w is not None else counts,
+        weight=wsum,
         counts=counts,
-        weight_sq=_col(table, _W2) if w is not None else counts,
+        weight_sq=w2sum,
         backend=backend,
+    )
+    return prepared, n_missing
+
+
+def _reduce_regression(
+    frame: Any,
+    y_true: str,
+    y_pred: str,
+    weight: str | None,
+    sens: list[str],
+    dtypes: dict[str, Any],
+    continuous: dict[str, bool],
+    *,
+    missing: str,
+    backend: str,
+) -> tuple[inp.Prepared, int]:
+    """Regression: weighted moment sums per group, computed inside the engine."""
+    import narwhals as nw
+
+    for col, param in ((y_true, "y_true"), (y_pred, "y_pred")):
+        if not (dtypes[col].is_numeric() or dtypes[col] == nw.Boolean):
+            msg = (
+                f"Regression metrics need numeric {param}. Got values of type {dtypes[col]} "
+                "instead; pass task='binary' or 'multiclass' for class labels."
+            )
+            raise DataValidationError(msg)
+    yt = nw.col(y_true).cast(nw.Float64)
+    yp = nw.col(y_pred).cast(nw.Float64)
+    w = nw.col(weight).cast(nw.Float64) if weight is not None else None
+    checks = {
+        "a": _bad_count(y_true, dtypes[y_true]),
+        "b": _bad_count(y_pred, dtypes[y_pred]),
+        "ws": w.sum() if w is not None else nw.len().cast(nw.Float64),
+        "wy": (yt * w).sum() if w is not None else yt.sum(),
+    }
+    found = _scalars(frame, checks)
+    for key, param in (("a", "y_true"), ("b", "y_pred")):
+        if found[key]:
+            msg = (
+                f"{param} has {int(found[key])} missing or non-finite value(s) (null, NaN or "
+                f"infinite). assess cannot score rows without a {param.replace('y_', '')} "
+                "value: drop or fill them first."
+            )
+            raise DataValidationError(msg)
+    # centre y by its (weighted) mean, as the eager route does, for stable moments
+    shift = float(found["wy"]) / float(found["ws"])
+    y = yt - shift
+    r = yt - yp
+    exprs = {
+        "y": y, "yy": y * y, "y3": y * y * y, "y4": y * y * y * y, "p": yp, "pp": yp * yp,
+        "a": r.abs(), "r2": r * r, "r4": r * r * r * r, "r2y": r * r * y,
+        "r2y2": r * r * y * y,
+    }
+    cols = {_MOMENT + k: (e * w if w is not None else e) for k, e in exprs.items()}
+    if w is not None:
+        cols[_W] = w
+        cols[_W2] = w * w
+    frame = frame.with_columns(*(e.alias(k) for k, e in cols.items()))
+    aggs = [nw.len().alias(_N), *(nw.col(k).sum().alias(k) for k in cols)]
+    table = _collect(frame.group_by(*sens, drop_null_keys=False).agg(*aggs)).to_native()
+    features, n_missing = _features_from(table, sens, missing)
+    counts = _col(table, _N)
+    moments = {k: _col(table, _MOMENT + k) for k in exprs}
+    moments.update(
+        n=counts,
+        w=_col(table, _W) if w is not None else counts,
+        w2=_col(table, _W2) if w is not None else counts,
+    )
+    moments["_shift"] = shift  # type: ignore[assignment]
+    n_rows = len(table)
+    # Stand-in labels for the task decision downstream: a non-whole value where the
+    # column holds continuous values, so that task="auto" resolves (and warns) as it
+    # does for the same data read eagerly.
+    dummy_t = np.full(n_rows, 0.5 if continuous.get(y_true) else 0.0)
+    dummy_p = np.full(n_rows, 0.5 if continuous.get(y_pred) else 0.0)
+    prepared = inp.Prepared(
+        n_rows, features, dummy_t, dummy_p, None, moments=moments, backend=backend,
+        counts=counts,
     )
     return prepared, n_missing
 
@@ -205,12 +300,23 @@ def _labels_col(table: Any, name: str) -> np.ndarray:
 
 
 def _features_from(table: Any, sens: list[str], missing: str) -> tuple[inp.Features, int]:
+    """Encode the sensitive columns of a reduced table; missing values count their rows."""
     cols = [(s, inp.to_numpy_1d(table.column(s), f"sensitive_features[{s!r}]")) for s in sens]
-    features, _ = inp.encode_features(cols, missing=missing)
+    counts = _col(table, _N)
     n_missing = 0
-    if missing == "group":
-        counts = _col(table, _N)
-        for i, cats in enumerate(features.categories):
-            if cats and cats[-1] == inp.MISSING_LABEL:
-                n_missing += int(counts[features.codes[i] == len(cats) - 1].sum())
+    for name, arr in cols:
+        miss = inp.is_missing(arr)
+        if not miss.any():
+            continue
+        rows = int(counts[miss].sum())
+        if missing == "error":
+            # the same message as the eager route, with counts of original rows
+            msg = (
+                f"Sensitive feature {name!r} has {rows} missing value(s) out of "
+                f"{int(counts.sum())} rows. Fill them, drop those rows, or pass missing='group' "
+                f"to report them as an explicit {inp.MISSING_LABEL!r} group."
+            )
+            raise DataValidationError(msg)
+        n_missing += rows
+    features, _ = inp.encode_features(cols, missing=missing)
     return features, n_missing

@@ -471,7 +471,7 @@ class FairnessResult:
         base, cls = split_class_metric(metric)
         spec = spec_for(metric)
         what = spec.meaning + (f" (class {cls!r} against all others)" if cls else "")
-        parts = [f"{spec.label.capitalize()} is {what}."]
+        parts = [f"{spec.label[0].upper()}{spec.label[1:]}: {what}."]
         d = self.disparities.get(metric)
         level = self.levels["intersection"].level
         if d is not None and d.max_group is not None:
