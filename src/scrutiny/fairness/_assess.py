@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -47,11 +48,15 @@ from scrutiny.fairness._stats import (
     Level,
     RegressionStats,
     ScoreStats,
+    coarser_level,
+    combine_codes,
     make_level,
     score_order,
 )
 
 WHERE = "assess"
+#: largest dense table (combinations x confusion cells) counted in one bincount
+DENSE_CELLS = 1 << 22
 POLICIES = (None, "four_fifths")
 
 
@@ -236,8 +241,63 @@ def _check_weight(weight: np.ndarray) -> np.ndarray:
     return w
 
 
+@dataclass
+class BaseStats:
+    """Additive per-group statistics of one level (collapsible to coarser levels)."""
+
+    confusion: ConfusionStats | None = None
+    regression: RegressionStats | None = None
+
+    def group_count(self) -> np.ndarray | None:
+        """Rows per group, when these statistics know it."""
+        if self.confusion is not None:
+            return self.confusion.group_count
+        if self.regression is not None:
+            return self.regression.group_count
+        return None
+
+    def select(self, groups: np.ndarray) -> BaseStats:
+        """Keep only the given groups."""
+        return BaseStats(
+            None if self.confusion is None else self.confusion.select(groups),
+            None if self.regression is None else self.regression.select(groups),
+        )
+
+    def collapse(self, level: Level) -> BaseStats:
+        """The same statistics for a coarser level."""
+        if level.mapping is None:
+            return self
+        g = level.n_groups
+        return BaseStats(
+            None if self.confusion is None else self.confusion.collapse(level.mapping, g),
+            None if self.regression is None else self.regression.collapse(level.mapping, g),
+        )
+
+
+def _base_stats(
+    codes: np.ndarray, g: int, prep: inp.Prepared, labels: Labels, shift: float
+) -> BaseStats:
+    if labels.task == "regression":
+        if prep.moments is not None:
+            return BaseStats(regression=RegressionStats.from_sums(codes, g, prep.moments, shift))
+        return BaseStats(
+            regression=RegressionStats.compute(
+                codes, g, labels.y_true, labels.y_pred, weight=prep.weight, shift=shift
+            )
+        )
+    if labels.y_pred is None:
+        return BaseStats()
+    return BaseStats(
+        confusion=ConfusionStats.compute(
+            codes, g, len(labels.classes), labels.y_true, labels.y_pred,
+            weight=prep.weight, counts=prep.counts, weight_sq=prep.weight_sq,
+        )
+    )
+
+
 def _table_for_level(
     level: Level,
+    base: BaseStats,
     prep: inp.Prepared,
     labels: Labels,
     metrics: list[str],
@@ -246,42 +306,31 @@ def _table_for_level(
     n_boot: int,
     rng: np.random.Generator,
     order: np.ndarray | None,
-    shift: float,
 ) -> MetricTable:
     g = level.n_groups
+    if base.regression is not None:
+        return regression_table(base.regression, metrics, level=level_ci, n_boot=n_boot, rng=rng)
     tables: list[MetricTable] = []
     count: np.ndarray | None = None
-    if labels.task == "regression":
-        if prep.moments is not None:
-            stats = RegressionStats.from_sums(level.codes, g, prep.moments, shift)
-        else:
-            stats = RegressionStats.compute(
-                level.codes, g, labels.y_true, labels.y_pred, weight=prep.weight, shift=shift
-            )
-        return regression_table(stats, metrics, level=level_ci, n_boot=n_boot, rng=rng)
     cell_names = [m for m in metrics if m == "count" or split_class_metric(m)[0] in BINARY_METRICS]
     score_names = [m for m in metrics if m in SCORE_METRICS]
-    if labels.y_pred is not None:
-        cstats = ConfusionStats.compute(
-            level.codes, g, len(labels.classes), labels.y_true, labels.y_pred,
-            weight=prep.weight, counts=prep.counts, weight_sq=prep.weight_sq,
-        )
+    if base.confusion is not None:
         t, _ = confusion_table(
-            cstats, cell_names, labels.classes, labels.task, level=level_ci, n_boot=n_boot, rng=rng
+            base.confusion, cell_names, labels.classes, labels.task, level=level_ci,
+            n_boot=n_boot, rng=rng,
         )
         tables.append(t)
-        count = cstats.group_count
+        count = base.confusion.group_count
     if score_names:
+        codes = level.row_codes()
         sstats = ScoreStats.compute(
-            level.codes, g, labels.y_true, labels.y_score, weight=prep.weight,
+            codes, g, labels.y_true, labels.y_score, weight=prep.weight,
             counts=prep.counts, weight_sq=prep.weight_sq, order=order,
         )
         if count is None:
-            count = np.bincount(level.codes, weights=prep.counts, minlength=g).astype(float)
-        names = score_names if labels.y_pred is not None else ["count", *score_names]
-        tables.append(
-            score_table(sstats, names, count, level=level_ci, n_boot=n_boot, rng=rng)
-        )
+            count = np.bincount(codes, weights=prep.counts, minlength=g).astype(float)
+        names = score_names if base.confusion is not None else ["count", *score_names]
+        tables.append(score_table(sstats, names, count, level=level_ci, n_boot=n_boot, rng=rng))
     return stack(tables, metrics)
 
 
@@ -405,11 +454,32 @@ def assess(
         )
     features = prep.features
     n_feat = len(features.names)
-    levels = [make_level(features, list(range(n_feat)), "intersection")]
+    shift = 0.0
+    if labels.task == "regression":
+        shift = prep.moments.get("_shift", 0.0) if prep.moments is not None else float(
+            np.average(labels.y_true, weights=prep.weight)
+        )
+    everything = list(range(n_feat))
+    combined, _, n_possible = combine_codes(features, everything)
+    k2 = len(labels.classes) ** 2 if labels.task != "regression" else 16
+    if (labels.y_pred is not None or labels.task == "regression") and (
+        n_possible * k2 <= DENSE_CELLS
+    ):
+        # one bincount over every possible combination tells both the statistics
+        # and which combinations occur
+        dense = _base_stats(combined, n_possible, prep, labels, shift)
+        present = dense.group_count() > 0  # type: ignore[operator]
+        inter = make_level(features, everything, "intersection", combined=combined,
+                           present=present)
+        base = dense if present.all() else dense.select(np.flatnonzero(present))
+    else:
+        inter = make_level(features, everything, "intersection", combined=combined)
+        base = _base_stats(inter.row_codes(), inter.n_groups, prep, labels, shift)
+    levels = [inter]
     if n_feat > 1:
-        levels += [make_level(features, [i], features.names[i]) for i in range(n_feat)]
-    if levels[0].n_groups < 2:
-        key = _fmt_key(levels[0].feature_names, levels[0].keys[0])
+        levels += [coarser_level(inter, features, i, features.names[i]) for i in range(n_feat)]
+    if inter.n_groups < 2:
+        key = _fmt_key(inter.feature_names, inter.keys[0])
         msg = (
             f"Only one group ({key}) is present in sensitive_features "
             f"{features.names}, so nothing can be compared. Check that the right column was "
@@ -417,19 +487,16 @@ def assess(
         )
         raise DataValidationError(msg)
     order = score_order(labels.y_score) if "roc_auc" in chosen else None
-    shift = 0.0
-    if labels.task == "regression":
-        shift = prep.moments.get("_shift", 0.0) if prep.moments is not None else float(
-            np.average(labels.y_true, weights=prep.weight)
-        )
-    common = dict(level_ci=ci, n_boot=n_boot if ci is not None else 0, order=order, shift=shift)
-    overall_level = Level("overall", [], np.zeros(prep.n_rows, dtype=np.int64), [()], [], 1)
-    overall = _table_for_level(overall_level, prep, labels, chosen, rng=rng, **common)
+    common = dict(level_ci=ci, n_boot=n_boot if ci is not None else 0, order=order)
+    overall_level = coarser_level(inter, features, None, "overall")
+    overall = _table_for_level(
+        overall_level, base.collapse(overall_level), prep, labels, chosen, rng=rng, **common
+    )
     results: dict[str, LevelResult] = {}
     for lvl in levels:
-        table = _table_for_level(lvl, prep, labels, chosen, rng=rng, **common)
+        table = _table_for_level(lvl, base.collapse(lvl), prep, labels, chosen, rng=rng, **common)
         results[lvl.name] = build_level(
-            lvl, table, overall, reference=reference if lvl is levels[0] or n_feat == 1 else
+            lvl, table, overall, reference=reference if lvl is inter or n_feat == 1 else
             _reference_for(reference, features.names, lvl), level_ci=ci,
             correction=correction, policy=policy, task=labels.task,
         )

@@ -167,17 +167,25 @@ def is_missing(arr: np.ndarray) -> np.ndarray:
 
 
 def factorize(arr: np.ndarray) -> tuple[np.ndarray, list[Any]]:
-    """Integer codes (sorted categories) with ``-1`` for missing values."""
+    """Integer codes (sorted categories) with ``-1`` for missing values.
+
+    Integer and boolean arrays are encoded as ``value - min`` (no copy when the
+    minimum is 0), so pre-encoded columns cost one min/max pass. Their
+    categories span ``min..max``; callers drop values that never occur.
+    """
+    was_bool = arr.dtype.kind == "b"
     if arr.dtype.kind in "biu" and arr.size:
+        if arr.dtype.kind == "b":
+            arr = arr.view(np.int8)
         lo, hi = int(arr.min()), int(arr.max())
         if hi - lo < 1 << 16:
-            shifted = arr.astype(np.int64) - lo
-            present = np.bincount(shifted, minlength=hi - lo + 1) > 0
-            remap = np.cumsum(present) - 1
-            cats = (np.flatnonzero(present) + lo).tolist()
-            if arr.dtype.kind == "b":
+            # every value in lo..hi becomes a category; values that never occur are
+            # dropped later, from the first group count (no extra pass here)
+            codes = arr if lo == 0 else arr.astype(np.int64) - lo
+            cats = list(range(lo, hi + 1))
+            if was_bool:
                 cats = [bool(c) for c in cats]
-            return remap[shifted].astype(np.int64), cats
+            return codes, cats
     import pandas as pd
 
     codes, uniques = pd.factorize(arr, sort=True, use_na_sentinel=True)
@@ -252,8 +260,8 @@ def encode_features(
     n_missing_rows = 0
     for name, arr in cols:
         c, k = factorize(arr)
-        miss = c < 0
-        n_miss = int(miss.sum())
+        miss = None if arr.dtype.kind in "biu" else c < 0
+        n_miss = 0 if miss is None else int(miss.sum())
         if n_miss:
             if missing == "error":
                 msg = (

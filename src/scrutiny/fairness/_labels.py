@@ -28,7 +28,7 @@ class Labels:
 
 
 def _check_no_missing(arr: np.ndarray | None, name: str) -> None:
-    if arr is None:
+    if arr is None or arr.dtype.kind in "biu":
         return
     miss = is_missing(arr)
     if miss.any():
@@ -57,7 +57,8 @@ def _is_continuous(arr: np.ndarray) -> bool:
 def _as_codes(arr: np.ndarray, classes: list[Any]) -> np.ndarray:
     lookup = {c: i for i, c in enumerate(classes)}
     codes, cats = factorize(arr)
-    remap = np.array([lookup[_norm(c)] for c in cats], dtype=np.int64)
+    # integer categories may include values that never occur: they map nowhere (-1)
+    remap = np.array([lookup.get(_norm(c), -1) for c in cats], dtype=np.int64)
     return remap[codes]
 
 
@@ -73,6 +74,13 @@ def _norm(v: Any) -> Any:
 
 
 def _uniques(arr: np.ndarray) -> list[Any]:
+    if arr.dtype.kind in "biu" and arr.size:
+        lo, hi = int(arr.min()), int(arr.max())
+        if hi - lo <= 1:
+            return sorted({lo, hi})
+        if hi - lo < 1 << 16:
+            present = np.bincount(arr.astype(np.int64) - lo) > 0
+            return (np.flatnonzero(present) + lo).tolist()
     _, cats = factorize(arr)
     return [_norm(c) for c in cats]
 
@@ -214,7 +222,9 @@ def _score(y_score: np.ndarray | None) -> np.ndarray | None:
 
 def _binary_codes(arr: np.ndarray, pos: Any) -> np.ndarray:
     if arr.dtype.kind == "b":
-        return arr.astype(np.int8) if pos in (1, True) else (~arr).astype(np.int8)
+        return arr.view(np.int8) if pos in (1, True) else (~arr).view(np.int8)
+    if arr.dtype.kind in "iu" and pos == 1 and arr.min() >= 0 and arr.max() <= 1:
+        return arr  # already 0/1 codes
     if arr.dtype.kind in "iuf" and isinstance(pos, (int, float)):
         return (arr == pos).astype(np.int8)
     return _object_codes(arr, pos)

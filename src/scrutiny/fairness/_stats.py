@@ -20,63 +20,141 @@ N_BINS = 10
 
 @dataclass
 class Level:
-    """One way of grouping rows: the intersection of some sensitive features."""
+    """One way of grouping rows: the intersection of some sensitive features.
+
+    The intersection level holds one group code per row. Coarser levels (each
+    feature alone, the overall pool) hold a ``mapping`` from the intersection's
+    groups to theirs: their statistics are sums of the intersection's, so rows
+    are only read again where a metric needs them (ROC AUC).
+    """
 
     name: str
     feature_names: list[str]
-    codes: np.ndarray  # per row, 0..G-1
+    codes: np.ndarray | None  # per row, 0..G-1 (computed on demand for coarser levels)
     keys: list[tuple[Any, ...]]  # one tuple of category values per group
     empty: list[tuple[Any, ...]]  # combinations of categories with no rows
     n_possible: int
+    key_codes: np.ndarray | None = None  # (G, n_features) category codes of each group
+    parent: Level | None = None
+    mapping: np.ndarray | None = None  # parent group -> this level's group
+    dense: np.ndarray | None = None  # per row, index into all possible combinations
+    remap: np.ndarray | None = None  # combination -> group (for ``dense``)
 
     @property
     def n_groups(self) -> int:
         """Number of non-empty groups."""
         return len(self.keys)
 
+    def row_codes(self) -> np.ndarray:
+        """Group code of every row (derived from the parent level when needed)."""
+        if self.codes is None:
+            if self.dense is not None and self.remap is not None:
+                self.codes = self.remap[self.dense]
+            else:
+                assert self.parent is not None and self.mapping is not None  # noqa: S101
+                self.codes = self.mapping[self.parent.row_codes()]
+        return self.codes
 
-def make_level(features: Features, which: list[int], name: str) -> Level:
-    """Combine the chosen features' codes into one group code per row."""
+
+def combine_codes(features: Features, which: list[int]) -> tuple[np.ndarray, list[int], int]:
+    """One code per row over all possible combinations of the chosen features."""
     sizes = [len(features.categories[i]) for i in which]
     n_possible = int(np.prod(sizes, dtype=np.float64))
-    if len(which) == 1:
-        i = which[0]
-        codes = features.codes[i]
-        cats = features.categories[i]
-        present = np.bincount(codes, minlength=len(cats)) > 0
-        if present.all():
-            return Level(name, [features.names[i]], codes, [(c,) for c in cats], [], len(cats))
-        remap = np.cumsum(present) - 1
-        keys = [(cats[j],) for j in np.flatnonzero(present)]
-        empty = [(cats[j],) for j in np.flatnonzero(~present)]
-        return Level(name, [features.names[i]], remap[codes], keys, empty, len(cats))
-    combined = np.zeros(len(features.codes[which[0]]), dtype=np.int64)
-    for i, size in zip(which, sizes, strict=True):
+    # the smallest integer type that holds every combination times the confusion cells
+    combined = features.codes[which[0]].astype(index_dtype(n_possible * 256))
+    for i, size in zip(which[1:], sizes[1:], strict=True):
         combined *= size
         combined += features.codes[i]
-    if n_possible <= 1 << 24:
-        present = np.bincount(combined, minlength=n_possible) > 0
-        remap = np.cumsum(present) - 1
-        observed = np.flatnonzero(present)
-        codes = remap[combined]
-        missing_combos = np.flatnonzero(~present) if n_possible <= 100_000 else np.array([])
-    else:  # too many combinations for a dense table: hash them instead
+    return combined, sizes, n_possible
+
+
+def make_level(
+    features: Features,
+    which: list[int],
+    name: str,
+    *,
+    combined: np.ndarray | None = None,
+    present: np.ndarray | None = None,
+) -> Level:
+    """Group rows by the combination of the chosen features' values.
+
+    ``combined`` and ``present`` may be passed when the caller already knows
+    them (the engine learns which combinations occur from its first bincount).
+    """
+    if combined is None:
+        combined, sizes, n_possible = combine_codes(features, which)
+    else:
+        sizes = [len(features.categories[i]) for i in which]
+        n_possible = int(np.prod(sizes, dtype=np.float64))
+    names = [features.names[i] for i in which]
+    if present is None and n_possible > 1 << 24:
+        # too many combinations for a dense table: hash the observed ones instead
         import pandas as pd
 
         codes, observed = pd.factorize(combined, sort=True)
-        missing_combos = np.array([], dtype=np.int64)
-    keys = [_unravel(int(o), which, sizes, features) for o in observed]
-    empty = [_unravel(int(o), which, sizes, features) for o in missing_combos]
-    names = [features.names[i] for i in which]
-    return Level(name, names, np.asarray(codes, dtype=np.int64), keys, empty, n_possible)
+        key_codes = np.stack(np.unravel_index(observed, sizes), axis=1)
+        keys = _keys(features, which, key_codes)
+        return Level(name, names, np.asarray(codes, dtype=np.intp), keys, [], n_possible,
+                     key_codes)
+    if present is None:
+        present = np.bincount(combined, minlength=n_possible) > 0
+    observed = np.flatnonzero(present)
+    key_codes = (
+        np.stack(np.unravel_index(observed, sizes), axis=1)
+        if len(observed)
+        else np.zeros((0, len(which)), dtype=np.intp)
+    )
+    keys = _keys(features, which, key_codes)
+    empty: list[tuple[Any, ...]] = []
+    if len(observed) < n_possible and n_possible <= 100_000:
+        # leave out values that occur nowhere (gaps in pre-encoded integer codes)
+        grid = present.reshape(sizes)
+        axes = range(len(sizes))
+        real = [grid.any(axis=tuple(a for a in axes if a != k)) for k in axes]
+        missing = np.stack(np.unravel_index(np.flatnonzero(~present), sizes), axis=1)
+        ok = np.all([real[k][missing[:, k]] for k in axes], axis=0)
+        empty = _keys(features, which, missing[ok])
+    if len(observed) == n_possible:
+        return Level(name, names, combined, keys, empty, n_possible, key_codes)
+    remap = np.cumsum(present) - 1
+    return Level(name, names, None, keys, empty, n_possible, key_codes, dense=combined,
+                 remap=remap)
 
 
-def _unravel(flat: int, which: list[int], sizes: list[int], features: Features) -> tuple[Any, ...]:
-    out = []
-    for i, size in zip(reversed(which), reversed(sizes), strict=True):
-        flat, r = divmod(flat, size)
-        out.append(features.categories[i][r])
-    return tuple(reversed(out))
+def _keys(features: Features, which: list[int], key_codes: np.ndarray) -> list[tuple[Any, ...]]:
+    cats = [features.categories[i] for i in which]
+    return [tuple(c[v] for c, v in zip(cats, row, strict=True)) for row in key_codes.tolist()]
+
+
+def coarser_level(parent: Level, features: Features, which: int | None, name: str) -> Level:
+    """The level of one feature alone (``which``) or of all rows (``None``), from ``parent``."""
+    g = parent.n_groups
+    if which is None:
+        return Level(name, [], None, [()], [], 1, np.zeros((1, 0), dtype=np.intp), parent,
+                     np.zeros(g, dtype=np.intp))
+    pos = parent.feature_names.index(features.names[which])
+    cats = parent.key_codes[:, pos]  # type: ignore[index]
+    present = np.unique(cats)
+    mapping = np.searchsorted(present, cats).astype(np.intp)
+    keys = [(features.categories[which][c],) for c in present.tolist()]
+    # every value of a single feature that occurs in the data has rows: nothing is empty
+    return Level(name, [features.names[which]], None, keys, [], len(keys), present[:, None],
+                 parent, mapping)
+
+
+def _collapse(values: np.ndarray, mapping: np.ndarray, n_groups: int) -> np.ndarray:
+    out = np.zeros((n_groups, *values.shape[1:]), dtype=np.float64)
+    np.add.at(out, mapping, values)
+    return out
+
+
+def index_dtype(size: int) -> type[np.signedinteger[Any]]:
+    """Smallest signed integer type whose values reach ``size`` (small types are faster)."""
+    if size < 1 << 15:
+        return np.int16
+    if size < 1 << 31:
+        return np.int32
+    return np.intp
 
 
 def _bincount(idx: np.ndarray, weights: np.ndarray | None, size: int) -> np.ndarray:
@@ -106,15 +184,12 @@ class ConfusionStats:
     ) -> ConfusionStats:
         """Count one pass of rows into per-group confusion matrices."""
         k2 = n_classes * n_classes
-        if n_classes == 2:
-            cell = y_true.astype(np.intp) * 2
-            cell += y_pred
-        else:
-            cell = y_true.astype(np.intp) * n_classes
-            cell += y_pred
-        idx = codes * k2 if codes.dtype == np.intp else codes.astype(np.intp) * k2
-        idx += cell
         size = n_groups * k2
+        # cell = true * K + pred, in int8 when it fits; index = group * K^2 + cell
+        cell = y_true.astype(np.int8 if k2 <= 127 else np.intp) * n_classes
+        cell += y_pred
+        idx = codes.astype(index_dtype(size), copy=False) * k2
+        idx += cell
         shape = (n_groups, n_classes, n_classes)
         n = _bincount(idx, counts, size).reshape(shape)
         if weight is None:
@@ -125,6 +200,22 @@ class ConfusionStats:
             w2 = _bincount(idx, weight_sq if weight_sq is not None else weight * weight, size)
             w2 = w2.reshape(shape)
         return cls(n, w, w2)
+
+    def collapse(self, mapping: np.ndarray, n_groups: int) -> ConfusionStats:
+        """Sum groups into coarser groups (``mapping``: group -> coarser group)."""
+        n = _collapse(self.n, mapping, n_groups)
+        if self.w is self.n:
+            return ConfusionStats(n, n, n)
+        return ConfusionStats(
+            n, _collapse(self.w, mapping, n_groups), _collapse(self.w2, mapping, n_groups)
+        )
+
+    def select(self, groups: np.ndarray) -> ConfusionStats:
+        """Keep only the given groups."""
+        if self.w is self.n:
+            n = self.n[groups]
+            return ConfusionStats(n, n, n)
+        return ConfusionStats(self.n[groups], self.w[groups], self.w2[groups])
 
     def total(self) -> ConfusionStats:
         """All groups pooled (as one group)."""
@@ -196,6 +287,16 @@ class RegressionStats:
     ) -> RegressionStats:
         """Sum pre-aggregated moment rows (from a lazy engine) per group."""
         return cls({k: _bincount(codes, table[k], n_groups) for k in cls.NAMES}, shift)
+
+    def collapse(self, mapping: np.ndarray, n_groups: int) -> RegressionStats:
+        """Sum groups into coarser groups (``mapping``: group -> coarser group)."""
+        return RegressionStats(
+            {k: _collapse(v, mapping, n_groups) for k, v in self.sums.items()}, self.shift
+        )
+
+    def select(self, groups: np.ndarray) -> RegressionStats:
+        """Keep only the given groups."""
+        return RegressionStats({k: v[groups] for k, v in self.sums.items()}, self.shift)
 
     def total(self) -> RegressionStats:
         """All groups pooled."""
