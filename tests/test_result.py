@@ -35,7 +35,7 @@ def test_groups_match_boolean_masks():
     r = quiet(y_true=Y, y_pred=P, sensitive_features={"A": A, "B": B}, ci=None)
     assert len(r.groups) == 6
     for g in r.groups:
-        m = (A == g.features["A"]) & (B == g.features["B"])
+        m = (g.features["A"] == A) & (g.features["B"] == B)
         assert g.count == m.sum()
         assert g.value("selection_rate") == pytest.approx(P[m].mean(), abs=1e-12)
         pos = m & (Y == 1)
@@ -43,7 +43,7 @@ def test_groups_match_boolean_masks():
     # each feature alone is also reported
     assert [g.features for g in r.by_feature["A"]] == [{"A": "a"}, {"A": "b"}, {"A": "c"}]
     for g in r.by_feature["B"]:
-        m = B == g.features["B"]
+        m = g.features["B"] == B
         assert g.value("accuracy") == pytest.approx((Y[m] == P[m]).mean(), abs=1e-12)
 
 
@@ -146,7 +146,7 @@ def test_continuous_predictions_become_regression_with_a_warning():
         r = assess(Y.astype(float), yp, sensitive_features=A, random_state=0)
     assert r.task == "regression"
     for g in r.groups:
-        m = A == g.features["sensitive_feature_0"]
+        m = g.features["sensitive_feature_0"] == A
         assert g.value("mae") == pytest.approx(np.abs(Y[m] - yp[m]).mean())
         lo, hi = g.ci("r2")
         assert lo < g.value("r2") < hi
@@ -168,7 +168,7 @@ def test_weighted_values():
     w = RNG.random(N) * 3
     r = quiet(y_true=Y, y_pred=P, sensitive_features=A, sample_weight=w, ci=None)
     for g in r.groups:
-        m = A == g.features["sensitive_feature_0"]
+        m = g.features["sensitive_feature_0"] == A
         assert g.value("selection_rate") == pytest.approx(np.average(P[m], weights=w[m]))
 
 

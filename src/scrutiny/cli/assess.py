@@ -157,7 +157,8 @@ def render(result: Any, console: Any, *, wide: bool = False) -> None:
 @click.option("--y-pred", help="Column of predicted labels (or values, for regression).")
 @click.option("--y-score", help="Column of scores or probabilities (binary problems).")
 @click.option("--sample-weight", help="Column of non-negative row weights.")
-@click.option("--sensitive", help="Sensitive column(s), comma-separated; several give intersections.")
+@click.option("--sensitive",
+              help="Sensitive column(s), comma-separated; several give intersections.")
 @click.option("--metrics", help="Comma-separated metric names, or 'all'. Default: per task.")
 @click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression"]),
               default="auto", show_default=True, help="Prediction task.")

@@ -145,7 +145,7 @@ def _import_backend(backend: str, where: str) -> Any:
 
 def _import_pandas(where: str) -> Any:
     try:
-        import pandas as pd  # noqa: PLC0415
+        import pandas as pd
     except ImportError as exc:
         msg = (
             f"{where} reads files with pandas, which is not installed. "
@@ -339,8 +339,8 @@ def load_adult(*, split: str = "all", backend: str = "pandas") -> Any:
         return frame
 
     pa = _import_backend("pyarrow", where)
-    from pyarrow import compute as pc  # noqa: PLC0415
-    from pyarrow import csv as pa_csv  # noqa: PLC0415
+    from pyarrow import compute as pc
+    from pyarrow import csv as pa_csv
 
     types = (
         {c: pa.int64() for c in _ADULT_INT_COLUMNS}

@@ -115,7 +115,8 @@ def _select_metrics(requested: list[str] | None, labels: Labels, has_score: bool
                                         if BINARY_METRICS[m].is_rate)]
         default = ["count", "accuracy", *ovr]
     else:
-        pool = ["count", *(BINARY_METRICS if has_pred else []), *(SCORE_METRICS if has_score else [])]
+        pool = ["count", *(BINARY_METRICS if has_pred else []),
+                *(SCORE_METRICS if has_score else [])]
         default = ["count", *(DEFAULT_BINARY[1:] if has_pred else []),
                    *(DEFAULT_SCORE if has_score else [])]
     if requested is None:

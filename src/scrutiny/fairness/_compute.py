@@ -58,7 +58,7 @@ def _cells_ovr(m: np.ndarray, c: int) -> Cells:
 
 
 def _cells_for(name: str, m: np.ndarray, classes: list) -> Cells:
-    base, cls = split_class_metric(name)
+    _, cls = split_class_metric(name)
     if cls is None:
         return _cells_binary(m)
     idx = [str(c) for c in classes].index(cls)

@@ -155,7 +155,7 @@ def is_missing(arr: np.ndarray) -> np.ndarray:
         return np.isnan(arr)
     if arr.dtype.kind in "biu":
         return np.zeros(arr.shape, dtype=bool)
-    if arr.dtype.kind == "M" or arr.dtype.kind == "m":
+    if arr.dtype.kind in {"M", "m"}:
         return np.isnat(arr)
     import pandas as pd
 

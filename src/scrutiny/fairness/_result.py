@@ -468,7 +468,7 @@ class FairnessResult:
         if metric in CRITERIA:
             return self._explain_criterion(metric)
         self._check_metric(metric, "FairnessResult.explain")
-        base, cls = split_class_metric(metric)
+        _, cls = split_class_metric(metric)
         spec = spec_for(metric)
         what = spec.meaning + (f" (class {cls!r} against all others)" if cls else "")
         parts = [f"{spec.label[0].upper()}{spec.label[1:]}: {what}."]

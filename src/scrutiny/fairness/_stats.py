@@ -51,7 +51,9 @@ class Level:
             if self.dense is not None and self.remap is not None:
                 self.codes = self.remap[self.dense]
             else:
-                assert self.parent is not None and self.mapping is not None  # noqa: S101
+                if self.parent is None or self.mapping is None:  # pragma: no cover
+                    msg = f"level {self.name!r} has neither row codes nor a parent level"
+                    raise RuntimeError(msg)
                 self.codes = self.mapping[self.parent.row_codes()]
         return self.codes
 
@@ -106,7 +108,7 @@ def make_level(
     )
     keys = _keys(features, which, key_codes)
     empty: list[tuple[Any, ...]] = []
-    if len(observed) < n_possible and n_possible <= 100_000:
+    if len(observed) < n_possible <= 100_000:
         # leave out values that occur nowhere (gaps in pre-encoded integer codes)
         grid = present.reshape(sizes)
         axes = range(len(sizes))
