@@ -38,12 +38,12 @@ from common import (
     fmt_bytes,
     fmt_ratio,
     fmt_time,
+    footer,
     header,
     make_data,
     parse_sizes,
     print_table,
     scrutiny_table,
-    self_maxrss,
     table_from_cells,
     traced_peak,
     verdict,
@@ -165,7 +165,7 @@ def main() -> None:
             [f"{n:,} rows with {args.n_boot} replicates < 5 s", fmt_time(s1.best),
              verdict(s1.best < 5)],
         ], "part B target")
-    print(f"process peak RSS: {fmt_bytes(self_maxrss())}")
+    footer()
 
 
 if __name__ == "__main__":

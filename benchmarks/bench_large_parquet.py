@@ -43,6 +43,7 @@ from common import (
     confusion_cells,
     fmt_bytes,
     fmt_time,
+    footer,
     header,
     make_data,
     parse_sizes,
@@ -51,6 +52,7 @@ from common import (
     scrutiny_table,
     table_from_cells,
     verdict,
+    vm_hwm,
 )
 
 ENGINES = ["imports", "scrutiny-duckdb", "scrutiny-polars", "duckdb-raw", "polars-raw"]
@@ -131,13 +133,11 @@ def child(engine: str, path: str, sizes: list[int], repeat: int, ci: float | Non
                 g = int(np.ravel_multi_index(tuple(int(k) for k in keys), sizes))
                 cells[g, int(yt), int(yp)] += n
             values = table_from_cells(cells, sizes)
-    import resource
-
     out = {
         "engine": engine,
         "import_s": t_import,
         "times": times,
-        "maxrss_self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "vm_hwm": vm_hwm(),
         "values": None if values is None
         else {",".join(map(str, k)): v for k, v in values.items()},
     }
@@ -191,6 +191,7 @@ def main() -> None:
     rows: list[list[str]] = []
     rss: dict[str, int] = {}
     failed = []
+    how = "-"
     try:
         for engine in args.engines:
             cmd = [sys.executable, os.path.abspath(__file__), "--child", engine, "--path",
@@ -200,10 +201,11 @@ def main() -> None:
             if run.returncode != 0:
                 print(f"{engine} FAILED (exit {run.returncode}):\n{run.stderr[-3000:]}")
                 failed.append(engine)
-                rows.append([engine, "FAILED", "-", "-", fmt_bytes(run.maxrss), "-"])
+                rows.append([engine, "FAILED", "-", "-", fmt_bytes(run.maxrss), "-", "-"])
                 continue
             res: dict[str, Any] = run.json()
-            rss[engine] = run.maxrss
+            rss[engine] = max(run.maxrss, res["vm_hwm"] or 0)
+            how = run.how
             if res["values"] is not None:
                 got = {tuple(int(x) for x in k.split(",")): v for k, v in res["values"].items()}
                 compare(got, expected, f"{engine} vs generated counts")
@@ -214,6 +216,7 @@ def main() -> None:
                 fmt_time(t[0]) if t else "-",
                 fmt_time(res["import_s"]),
                 fmt_bytes(run.maxrss),
+                fmt_bytes(res["vm_hwm"]),
                 "-" if engine == "imports" else f"{args.rows / min(t) / 1e6:,.0f} M rows/s",
             ])
     finally:
@@ -221,9 +224,10 @@ def main() -> None:
             path.unlink(missing_ok=True)
             sidecar(path).unlink(missing_ok=True)
             print(f"deleted {path}")
-    print_table(["implementation", "best time", "first run", "imports", "peak RSS (child)",
-                 "throughput"], rows,
+    print_table(["implementation", "best time", "first run", "imports", "peak RSS",
+                 "VmHWM (child)", "throughput"], rows,
                 f"{args.rows:,} rows from Parquet, best of {args.repeat} runs per child")
+    print(f"peak RSS: {how}; VmHWM: the child's own /proc/self/status high-water mark")
     print("values of every group equal to the generated counts (1e-9) for: "
           + ", ".join(e for e in args.engines if e in rss and e != "imports"))
     targets = []
@@ -234,6 +238,7 @@ def main() -> None:
                             fmt_bytes(rss.get(engine)), verdict(ok)])
     if targets:
         print_table(["target", "peak RSS", "verdict"], targets, "target")
+    footer()
     if failed:
         raise SystemExit(f"failed: {failed}")
 

@@ -43,13 +43,13 @@ from common import (
     fmt_bytes,
     fmt_ratio,
     fmt_time,
+    footer,
     group_keys,
     header,
     make_data,
     parse_sizes,
     print_table,
     scrutiny_table,
-    self_maxrss,
     table_from_cells,
     traced_peak,
     verdict,
@@ -190,7 +190,7 @@ def main() -> None:
                 f"{args.rows:,} rows, {len(expected)} groups, 7 metrics")
     print("max |difference| to exact bincount values: "
           + ", ".join(f"{k}: {v:.1e}" for k, v in diff.items()) + "  (tolerance 1e-9)")
-    print(f"process peak RSS: {fmt_bytes(self_maxrss())}")
+    footer()
 
     targets = []
     if "Fairlearn MetricFrame" in runs:

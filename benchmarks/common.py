@@ -256,6 +256,22 @@ def self_maxrss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def vm_hwm() -> int | None:
+    """Peak resident set of this process's current address space (``VmHWM``), in bytes.
+
+    Unlike ``ru_maxrss``, it starts afresh at ``exec``: a child forked from a
+    big parent does not inherit the parent's size. Linux only (None elsewhere).
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
 @dataclass
 class ChildRun:
     """A finished subprocess: exit code, output and its own peak RSS."""
@@ -265,6 +281,7 @@ class ChildRun:
     stderr: str
     maxrss: int  # bytes
     wall: float
+    how: str  # how maxrss was measured
 
     def json(self) -> Any:
         """The last stdout line, parsed as JSON."""
@@ -272,17 +289,39 @@ class ChildRun:
         return json.loads(lines[-1])
 
 
+TIME = "/usr/bin/time"
+
+
 def run_child(cmd: Sequence[str], env: dict[str, str] | None = None) -> ChildRun:
-    """Run ``cmd``; return its output and its own ``ru_maxrss`` (via ``os.wait4``)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+    """Run ``cmd`` in a subprocess; return its output and its peak RSS.
+
+    On Linux a child's ``ru_maxrss`` includes the resident size of the process
+    that forked it (it is carried over through fork and exec), so ``cmd`` is
+    launched through ``/usr/bin/time`` (a tiny process) when it exists and its
+    ``%M`` (the child's ``ru_maxrss`` as ``wait4`` reports it) is read back.
+    Without it, ``os.wait4``'s ``ru_maxrss`` is returned: an upper bound that
+    includes this (parent) process's size.
+    """
+    with (
+        tempfile.TemporaryFile("w+") as out,
+        tempfile.TemporaryFile("w+") as err,
+        tempfile.NamedTemporaryFile("r", suffix=".time") as tf,
+    ):
+        use_time = os.access(TIME, os.X_OK)
+        full = [TIME, "-f", "%M", "-o", tf.name, *cmd] if use_time else list(cmd)
         t0 = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, env=env)
+        proc = subprocess.Popen(full, stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return ChildRun(proc.returncode, out.read(), err.read(), usage.ru_maxrss * 1024, wall)
+        maxrss, how = usage.ru_maxrss * 1024, "os.wait4 ru_maxrss (includes parent at fork)"
+        if use_time:
+            lines = [ln for ln in tf.read().splitlines() if ln.strip().isdigit()]
+            if lines:
+                maxrss, how = int(lines[-1]) * 1024, "/usr/bin/time %M (child ru_maxrss)"
+        return ChildRun(proc.returncode, out.read(), err.read(), maxrss, wall, how)
 
 
 # ---------------------------------------------------------------------------
@@ -341,7 +380,7 @@ def _version(mod: str) -> str:
         from importlib.metadata import version
 
         return version(mod)
-    except Exception:  # noqa: BLE001 - best effort
+    except Exception:  # best effort
         return "n/a"
 
 
@@ -374,3 +413,36 @@ def header(title: str, args: Any, packages: Sequence[str] = ()) -> None:
     print(f"command: {' '.join([os.path.basename(sys.executable), *sys.argv])}")
     print(f"machine: {machine_info(packages)}")
     print(f"args: {vars(args)}")
+    print(f"scrutiny source digest: {source_digest()}")
+    print(f"load average at start: {load()}")
+
+
+def source_digest() -> str:
+    """sha256 (12 hex digits) of scrutiny's installed ``*.py`` files: which code was timed."""
+    import hashlib
+    from pathlib import Path
+
+    try:
+        import scrutiny
+    except ImportError:
+        return "n/a"
+    root = Path(scrutiny.__file__).parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def load() -> str:
+    """The 1/5/15-minute load averages (other processes share these cores)."""
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def footer() -> None:
+    """Process peak RSS and load at the end."""
+    print(f"process peak RSS (ru_maxrss): {fmt_bytes(self_maxrss())}; "
+          f"load average at end: {load()}")

@@ -53,6 +53,11 @@ def _make_data(n: int = 900, seed: int = SEED) -> Any:
     pr = yr + rng.normal(0.1 * shift, 0.8, n)
     a_na = np.where(rng.random(n) < 0.08, None, a).astype(object)
     b_na = np.where(rng.random(n) < 0.1, np.nan, np.where(b == "u", 1.0, 2.0))
+    # nullable integer and boolean columns with missing values
+    k_na = pd.array(rng.choice([3, 1, 2], n), dtype="Int64")
+    k_na[rng.random(n) < 0.07] = pd.NA
+    bo_na = pd.array(rng.random(n) < 0.45, dtype="boolean")
+    bo_na[rng.random(n) < 0.06] = pd.NA
     return pd.DataFrame(
         {
             "a": a,
@@ -67,6 +72,8 @@ def _make_data(n: int = 900, seed: int = SEED) -> Any:
             "b_na": b_na,
             "ly": np.where(y == 1, "yes", "no"),
             "lp": np.where(p == 1, "yes", "no"),
+            "k_na": k_na,
+            "bo_na": bo_na,
         }
     )
 
@@ -198,7 +205,31 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                           sensitive=["a_na", "b_na"], missing="group"),
     "missing_group_regression": dict(y_true="yr", y_pred="pr", sensitive=["a_na", "b_na"],
                                      missing="group"),
+    "missing_group_nullable": dict(y_true="y", y_pred="p", sensitive=["k_na", "bo_na"],
+                                   missing="group", metrics=["selection_rate", "f1"]),
 }
+
+#: known disagreements, each a bug outside the lazy-frame code (strict: they flip when fixed)
+KNOWN_BUGS: dict[tuple[str, str], str] = {
+    (scenario, backend): "a pandas nullable 'boolean' column with missing values is read as "
+    "floats (0.0/1.0) by _inputs._pandas_series_to_numpy, so its groups are named 0.0/1.0 "
+    "instead of False/True as on every other route"
+    for scenario in ("missing_group_nullable",)
+    for backend in ("pandas", "pandas_series")
+}
+
+
+def _params(scenarios: list[str], backends: list[Any]) -> list[Any]:
+    """(scenario, backend) parameters, with the known bugs marked as strict xfails."""
+    out = []
+    for sc in scenarios:
+        for b in backends:
+            marks = list(b.marks) if hasattr(b, "marks") else []
+            name = b.values[0] if hasattr(b, "values") else b
+            if (sc, name) in KNOWN_BUGS:
+                marks.append(pytest.mark.xfail(reason=KNOWN_BUGS[sc, name], strict=True))
+            out.append(pytest.param(sc, name, marks=marks, id=f"{sc}-{name}"))
+    return out
 
 #: scenarios whose task is inferred as regression from continuous labels
 AUTO_REGRESSION = ["regression", "regression_weighted", "missing_group_regression"]
@@ -317,8 +348,7 @@ def test_baseline_is_sane(scenario: str, request: pytest.FixtureRequest) -> None
         assert any("missing" in g.features.values() for g in r.groups)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("scenario", list(SCENARIOS))
+@pytest.mark.parametrize(("scenario", "backend"), _params(list(SCENARIOS), BACKENDS))
 def test_same_numbers(scenario: str, backend: str, request: pytest.FixtureRequest) -> None:
     """Every number (values, intervals, disparities, tests) equals the NumPy result."""
     expected = baseline(scenario, request)
@@ -370,8 +400,10 @@ def test_same_warnings_regression_auto(
     assert warning_summary(got) == warning_summary(expected)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s not in AUTO_REGRESSION])
+@pytest.mark.parametrize(
+    ("scenario", "backend"),
+    _params([s for s in SCENARIOS if s not in AUTO_REGRESSION], BACKENDS),
+)
 def test_same_warnings(scenario: str, backend: str, request: pytest.FixtureRequest) -> None:
     """The same warnings, with the same counts in their messages (missing rows, small groups)."""
     expected = baseline(scenario, request)
@@ -457,3 +489,23 @@ def test_row_order_of_the_frame_does_not_matter(
         warnings.simplefilter("always")
         got = run_assess(backend, shuffled, request, **spec)
     assert_same(result_numbers(expected), result_numbers(got))
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        pytest.param(b, marks=pytest.mark.xfail(
+            reason="encode_features (_inputs.py) adds up missing values per feature, so a row "
+            "missing in two sensitive features is counted twice in the "
+            "MissingSensitiveValueWarning; the lazy route mirrors it to stay consistent",
+            strict=True,
+        ))
+        for b in ("numpy", "polars_lazy")
+    ],
+)
+def test_missing_warning_counts_rows(backend: str, request: pytest.FixtureRequest) -> None:
+    spec = SCENARIOS["missing_group"]
+    r = _run_quiet(backend, request, **spec)
+    rows = int((DF["a_na"].isna() | DF["b_na"].isna()).sum())
+    [message] = [w.message for w in r.warnings if w.code == "missing_sensitive_value"]
+    assert message.startswith(f"{rows} row(s) have a missing sensitive value")

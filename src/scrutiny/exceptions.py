@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 __all__ = [
     "ColumnNotFoundError",
+    "ConfigError",
     "ContinuousInputWarning",
     "DataValidationError",
     "EmptyIntersectionWarning",
@@ -53,6 +54,10 @@ class InvalidParameterError(ScrutinyError, ValueError, TypeError):
 
 class DataValidationError(ScrutinyError, ValueError):
     """The data passed in cannot be used as given (lengths, labels, missing values...)."""
+
+
+class ConfigError(ScrutinyError, ValueError):
+    """A configuration file or value is invalid; the message names the field path."""
 
 
 class ColumnNotFoundError(ScrutinyError, KeyError):

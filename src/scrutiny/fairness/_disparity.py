@@ -213,7 +213,10 @@ def _disparity(
         others = np.isfinite(rd) & (np.arange(len(v)) != ref)
         if others.any():
             d.to_reference_difference = float(np.max(np.abs(rd[others])))
-            d.to_reference_ratio = float(np.nanmin(rr[others])) if nonneg else None
+            # ratios are undefined (NaN) where the reference value is 0: leave them out, and
+            # report None when none is defined (np.nanmin would warn on an all-NaN slice)
+            defined = rr[others & np.isfinite(rr)]
+            d.to_reference_ratio = float(defined.min()) if nonneg and defined.size else None
         if level_ci is not None and reps is not None:
             with np.errstate(all="ignore"):
                 rd_reps = reps - reps[:, [ref]]

@@ -193,6 +193,32 @@ BINARY_METRICS: dict[str, MetricSpec] = {
             numerator=(FP, FN), denominator=_ALL, higher_is_better=False,
         ),
         MetricSpec(
+            "false_positives_per_person", "binary", "false positives per person",
+            "the share of everyone in the group who is wrongly marked positive (false positives "
+            "divided by group size)",
+            "that the harm of a false positive falls on the whole group",
+            "when groups differ in base rate: a group with fewer true negatives has fewer "
+            "chances to be wrongly flagged",
+            numerator=(FP,), denominator=_ALL, higher_is_better=False,
+            aliases=("fp_gs", "fp_per_group_size"),
+        ),
+        MetricSpec(
+            "false_negatives_per_person", "binary", "false negatives per person",
+            "the share of everyone in the group who is wrongly marked negative (false negatives "
+            "divided by group size)",
+            "that the harm of a missed positive falls on the whole group",
+            "when groups differ in base rate",
+            numerator=(FN,), denominator=_ALL, higher_is_better=False,
+            aliases=("fn_gs", "fn_per_group_size"),
+        ),
+        MetricSpec(
+            "selection_count", "binary", "number selected",
+            "how many people in the group receive the positive decision (weighted)",
+            "that equal numbers per group is the goal, whatever the group sizes",
+            "when group sizes differ a lot: equal counts then mean very different rates",
+            func=lambda c: c.tp + c.fp, bounds=(0.0, np.inf), aliases=("predicted_positives",),
+        ),
+        MetricSpec(
             "balanced_accuracy", "binary", "balanced accuracy",
             "the average of the true positive and true negative rates",
             "that both classes matter equally",

@@ -235,20 +235,35 @@ class ConfusionStats:
 
 @dataclass
 class RegressionStats:
-    """Per-group weighted moment sums (``y`` centred by a global constant)."""
+    """Per-group weighted moment sums, ``y`` centred by a per-group constant.
+
+    The moments of ``y_true`` are kept about ``center`` (one value per group).
+    With rows at hand each group is centred at its own weighted mean of
+    ``y_true``; pre-aggregated sums from a lazy engine come centred at the
+    global ``shift``. Centring per group matters for R²: a variance obtained as
+    ``E[(y - c)^2] - E[y - c]^2`` loses about ``((mean - c) / sd)^2`` units in
+    the last place, so a single global constant ruins it for groups that lie
+    far from the others (a group 10^4 standard deviations away loses 8
+    digits). :meth:`collapse` moves the moments to the coarser group's mean
+    exactly (binomial expansion) before adding them.
+    """
 
     sums: dict[str, np.ndarray]
     shift: float
+    center: np.ndarray | None = None  # per group; None: ``shift`` for every group
 
     NAMES = (
         "n", "w", "w2", "y", "yy", "y3", "y4", "p", "pp", "a", "r2", "r4", "r2y", "r2y2",
     )
+    #: the sums that hold powers of the centred ``y`` (they move with the centre)
+    CENTRED = ("y", "yy", "y3", "y4", "r2y", "r2y2")
 
     @staticmethod
     def row_moments(
-        y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None, shift: float
+        y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None,
+        shift: float | np.ndarray,
     ) -> dict[str, np.ndarray | None]:
-        """The per-row quantities whose (weighted) sums are kept."""
+        """The per-row quantities whose (weighted) sums are kept (``shift``: per row or one)."""
         y = y_true - shift
         r = y_true - y_pred
         r2 = r * r
@@ -273,15 +288,20 @@ class RegressionStats:
         weight: np.ndarray | None,
         shift: float,
     ) -> RegressionStats:
-        """Sum the moments per group."""
+        """Sum the moments per group, each group centred at its own weighted mean."""
+        n = _bincount(codes, None, n_groups)
+        w = n if weight is None else _bincount(codes, weight, n_groups)
+        y0 = y_true - shift
+        ysum = _bincount(codes, y0 if weight is None else y0 * weight, n_groups)
+        center = shift + np.divide(ysum, w, out=np.zeros(n_groups), where=w > 0)
         sums = {
             k: _bincount(codes, v, n_groups)
-            for k, v in cls.row_moments(y_true, y_pred, weight, shift).items()
+            for k, v in cls.row_moments(y_true, y_pred, weight, center[codes]).items()
         }
-        sums["n"] = _bincount(codes, None, n_groups)
-        sums["w"] = sums["n"] if weight is None else _bincount(codes, weight, n_groups)
-        sums["w2"] = sums["n"] if weight is None else _bincount(codes, weight * weight, n_groups)
-        return cls(sums, shift)
+        sums["n"] = n
+        sums["w"] = w
+        sums["w2"] = n if weight is None else _bincount(codes, weight * weight, n_groups)
+        return cls(sums, shift, center)
 
     @classmethod
     def from_sums(
@@ -290,19 +310,56 @@ class RegressionStats:
         """Sum pre-aggregated moment rows (from a lazy engine) per group."""
         return cls({k: _bincount(codes, table[k], n_groups) for k in cls.NAMES}, shift)
 
+    def centers(self) -> np.ndarray:
+        """The centre of every group's ``y`` moments."""
+        if self.center is None:
+            return np.full(len(self.sums["n"]), self.shift)
+        return self.center
+
+    def recentred(self, new_center: np.ndarray) -> RegressionStats:
+        """The same statistics with ``y`` moments about ``new_center`` (exact algebra)."""
+        s = self.sums
+        d = self.centers() - new_center  # y - new = (y - old) + d
+        d2 = d * d
+        s0, s1, s2, s3 = s["w"], s["y"], s["yy"], s["y3"]
+        out = dict(s)
+        out["y"] = s1 + d * s0
+        out["yy"] = s2 + 2 * d * s1 + d2 * s0
+        out["y3"] = s3 + 3 * d * s2 + 3 * d2 * s1 + d2 * d * s0
+        out["y4"] = s["y4"] + 4 * d * s3 + 6 * d2 * s2 + 4 * d2 * d * s1 + d2 * d2 * s0
+        out["r2y"] = s["r2y"] + d * s["r2"]
+        out["r2y2"] = s["r2y2"] + 2 * d * s["r2y"] + d2 * s["r2"]
+        return RegressionStats(out, self.shift, np.asarray(new_center, dtype=np.float64))
+
     def collapse(self, mapping: np.ndarray, n_groups: int) -> RegressionStats:
-        """Sum groups into coarser groups (``mapping``: group -> coarser group)."""
+        """Sum groups into coarser groups (``mapping``: group -> coarser group).
+
+        Each coarser group is centred at its own weighted mean of ``y_true``.
+        """
+        s = self.sums
+        w = s["w"]
+        c = self.centers()
+        mean = c + np.divide(s["y"], w, out=np.zeros_like(w), where=w > 0)
+        wsum = _collapse(w, mapping, n_groups)
+        new = np.full(n_groups, self.shift)
+        np.divide(_collapse(w * (mean - self.shift), mapping, n_groups), wsum, out=new,
+                  where=wsum > 0)
+        new = np.where(wsum > 0, new + self.shift, self.shift)
+        moved = self.recentred(new[mapping])
         return RegressionStats(
-            {k: _collapse(v, mapping, n_groups) for k, v in self.sums.items()}, self.shift
+            {k: _collapse(v, mapping, n_groups) for k, v in moved.sums.items()}, self.shift, new
         )
 
     def select(self, groups: np.ndarray) -> RegressionStats:
         """Keep only the given groups."""
-        return RegressionStats({k: v[groups] for k, v in self.sums.items()}, self.shift)
+        return RegressionStats(
+            {k: v[groups] for k, v in self.sums.items()}, self.shift,
+            None if self.center is None else self.center[groups],
+        )
 
     def total(self) -> RegressionStats:
         """All groups pooled."""
-        return RegressionStats({k: v.sum(keepdims=True) for k, v in self.sums.items()}, self.shift)
+        return self.collapse(np.zeros(len(self.sums["n"]), dtype=np.intp), 1)
 
     @property
     def group_count(self) -> np.ndarray:

@@ -1,0 +1,52 @@
+"""The guided audit: scope the use context, get recommended metrics, run, report, decide.
+
+Start with ``scrutiny init`` (or :class:`AuditConfig`), then ``scrutiny audit``
+(or :func:`run_audit`).
+"""
+
+from __future__ import annotations
+
+from scrutiny.audit._config import (
+    Assessment,
+    AuditConfig,
+    ChecklistItem,
+    Conflict,
+    Context,
+    DataSource,
+    Evidence,
+    Gate,
+    Mitigation,
+    ModelSource,
+    SensitiveFeature,
+    SignOff,
+    Stakeholder,
+    Value,
+    dump_config,
+    load_config,
+    parse_config,
+)
+from scrutiny.audit._recommend import CRITERION_METRICS, Item, Recommendation, recommend
+
+__all__ = [
+    "CRITERION_METRICS",
+    "Assessment",
+    "AuditConfig",
+    "ChecklistItem",
+    "Conflict",
+    "Context",
+    "DataSource",
+    "Evidence",
+    "Gate",
+    "Item",
+    "Mitigation",
+    "ModelSource",
+    "Recommendation",
+    "SensitiveFeature",
+    "SignOff",
+    "Stakeholder",
+    "Value",
+    "dump_config",
+    "load_config",
+    "parse_config",
+    "recommend",
+]

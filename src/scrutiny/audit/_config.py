@@ -1,0 +1,368 @@
+"""The audit configuration: one YAML file, validated by pydantic, shared by library and CLI.
+
+Every model forbids unknown keys and is frozen. :func:`load_config` turns
+pydantic's errors into :class:`~scrutiny.exceptions.ConfigError` messages that
+name the field path (``sensitive_features[1].justification``), what was
+received and how to fix it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from scrutiny.exceptions import ConfigError
+
+SCHEMA_VERSION = "1.0"
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Stakeholder(_Model):
+    """A person or group with a stake in the model, and their role in the audit."""
+
+    name: NonEmpty
+    role: NonEmpty
+    interest: str | None = None
+
+
+class Context(_Model):
+    """The use context: what is decided, for whom, and which errors harm whom.
+
+    The answers drive the metric recommendation (see :func:`recommend`).
+    """
+
+    decision: NonEmpty = Field(description="The decision the model informs.")
+    affected: NonEmpty = Field(description="Who is affected by the decision.")
+    framing: Literal["allocation", "quality_of_service", "both"] = Field(
+        description="Allocation: the model hands out a resource or an intervention. Quality of "
+        "service: the model works better or worse for some people."
+    )
+    fairness_goal: Literal["representation", "errors", "unsure"] = Field(
+        "unsure",
+        description="Fair by representation (who is selected) or by errors (who is wrong).",
+    )
+    representation: Literal["equal_numbers", "proportional"] | None = Field(
+        None, description="For representation: equal numbers per group, or proportional."
+    )
+    intervention: Literal["punitive", "assistive"] = Field(
+        description="Does a positive prediction lead to a punitive or an assistive intervention?"
+    )
+    intervention_reach: Literal["small_fraction", "most_in_need"] | None = Field(
+        None, description="For assistive interventions: can it reach only a small fraction of "
+        "those in need, or most of them?"
+    )
+    concern: Literal["everyone", "intervened", "not_intervened", "in_need", "not_in_need"] | None = (
+        Field(None, description="Among whom predictive equity matters most.")
+    )
+    costlier_error: Literal["false_positive", "false_negative", "equal", "unsure"] = "unsure"
+    costlier_error_for: str | None = Field(
+        None, description="Who bears the costlier error, in the team's words."
+    )
+    labels_trusted: bool = Field(
+        description="Are the recorded outcomes a trustworthy measure of the real outcome "
+        "for every group?"
+    )
+    base_rates_trusted: bool = Field(
+        True, description="Do the groups' observed base rates reflect reality (not, say, "
+        "unequal policing or testing)?"
+    )
+    legal_constraints: list[NonEmpty] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _follow_ups(self) -> Context:
+        if self.fairness_goal == "representation" and self.representation is None:
+            msg = (
+                "representation is required when fairness_goal is 'representation': answer "
+                "'equal_numbers' or 'proportional'"
+            )
+            raise ValueError(msg)
+        return self
+
+
+class SensitiveFeature(_Model):
+    """A column whose groups are compared, with the team's reason for looking at it."""
+
+    column: NonEmpty
+    justification: NonEmpty = Field(
+        description="Why this feature is examined (legal protection, known harm, stakeholder "
+        "request...)."
+    )
+    reference: str | int | float | bool | None = Field(
+        None, description="A reference group chosen by the team; none by default."
+    )
+
+
+class ModelSource(_Model):
+    """A saved scikit-learn model that produces the predictions."""
+
+    path: NonEmpty
+    format: Literal["skops", "pickle"] = "skops"
+    features: list[NonEmpty] | None = Field(
+        None, description="Input columns, in order; default: every column the model was fit on."
+    )
+    threshold: float = Field(0.5, gt=0, lt=1)
+
+
+class DataSource(_Model):
+    """Where the rows come from and which columns hold outcomes and predictions."""
+
+    path: str | None = Field(None, description="CSV or Parquet file (relative to the config).")
+    sql: str | None = Field(None, description="A DuckDB SQL query (may read files itself).")
+    demo: Literal["adult"] | None = Field(None, description="The bundled demo data.")
+    y_true: NonEmpty
+    y_pred: str | None = None
+    y_score: str | None = None
+    model: ModelSource | None = None
+    sample_weight: str | None = None
+    pos_label: str | int | float | bool | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataSource:
+        given = [k for k in ("path", "sql", "demo") if getattr(self, k)]
+        if len(given) != 1:
+            msg = (
+                "exactly one of path, sql or demo is required; got "
+                + (", ".join(given) if given else "none")
+            )
+            raise ValueError(msg)
+        if not (self.y_pred or self.y_score or self.model):
+            msg = "give y_pred (a column), y_score (a column) or model (a saved model)"
+            raise ValueError(msg)
+        if self.model and (self.y_pred or self.y_score):
+            msg = "give either model or y_pred/y_score columns, not both"
+            raise ValueError(msg)
+        return self
+
+
+class Assessment(_Model):
+    """How the fairness engine runs."""
+
+    metrics: list[NonEmpty] | None = Field(
+        None, description="Override the recommended metrics (the guardrails still apply)."
+    )
+    min_group_size: int = Field(30, ge=0)
+    ci: float = Field(0.95, gt=0, lt=1)
+    n_boot: int = Field(1000, ge=0)
+    seed: int = 0
+    missing: Literal["error", "group"] = "error"
+    correction: Literal["holm", "fdr_bh", "none"] = "holm"
+    policy: Literal["four_fifths"] | None = None
+
+
+class Gate(_Model):
+    """A threshold the team agreed on. Gates warn by default; ``fail`` makes a check fail."""
+
+    metric: NonEmpty = Field(description="A metric or criterion name (equalized_odds, ...).")
+    max_difference: float | None = Field(None, ge=0)
+    min_ratio: float | None = Field(None, ge=0, le=1)
+    severity: Literal["warn", "fail"] = "warn"
+    rationale: str | None = None
+
+    @model_validator(mode="after")
+    def _has_threshold(self) -> Gate:
+        if self.max_difference is None and self.min_ratio is None:
+            msg = "give max_difference and/or min_ratio"
+            raise ValueError(msg)
+        return self
+
+
+class Value(_Model):
+    """A value the team holds, who owns it, and how it is checked."""
+
+    name: NonEmpty
+    description: str | None = None
+    owner: NonEmpty
+    metric: str | None = Field(None, description="A metric or criterion that operationalises it.")
+    qualitative_check: str | None = Field(None, description="Or a qualitative check.")
+
+    @model_validator(mode="after")
+    def _operationalised(self) -> Value:
+        if not (self.metric or self.qualitative_check):
+            msg = "say how the value is operationalised: metric or qualitative_check"
+            raise ValueError(msg)
+        return self
+
+
+class Conflict(_Model):
+    """Two or more values in tension, the options considered and what was decided."""
+
+    values: list[NonEmpty] = Field(min_length=2)
+    description: NonEmpty
+    options: list[NonEmpty] = Field(default_factory=list)
+    decision: str | None = None
+    rationale: str | None = None
+    decided_by: str | None = None
+    decided_on: date | None = None
+
+    @model_validator(mode="after")
+    def _decision_needs_reasons(self) -> Conflict:
+        if self.decision and not (self.rationale and self.decided_by):
+            msg = "a decision needs a rationale and decided_by"
+            raise ValueError(msg)
+        return self
+
+
+class Evidence(_Model):
+    """Qualitative evidence, on an equal footing with the numbers."""
+
+    kind: Literal["interview", "red_team", "stakeholder_feedback", "user_study", "other"]
+    summary: NonEmpty
+    source: str | None = None
+    collected_on: date | None = None
+
+
+class ChecklistItem(_Model):
+    """A checklist item answered in free text; N/A needs a reason."""
+
+    item: NonEmpty
+    status: Literal["done", "open", "na"]
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _na_needs_reason(self) -> ChecklistItem:
+        if self.status == "na" and not self.note:
+            msg = "status 'na' needs a note saying why the item does not apply"
+            raise ValueError(msg)
+        return self
+
+
+class SignOff(_Model):
+    """A named person, in a named role, signing the audit off."""
+
+    role: NonEmpty
+    name: NonEmpty
+    signed_on: date
+    statement: str | None = None
+
+
+class Mitigation(_Model):
+    """Whether the model under audit was already mitigated, and against which assessment."""
+
+    applied: bool = False
+    description: str | None = None
+    prior_assessment: str | None = Field(
+        None, description="Path of the audit.json that motivated the mitigation."
+    )
+
+
+class AuditConfig(_Model):
+    """Everything ``scrutiny audit`` needs, plus the team's deliberation record."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    title: NonEmpty
+    context: Context
+    sensitive_features: list[SensitiveFeature] = Field(min_length=1)
+    stakeholders: list[Stakeholder] = Field(default_factory=list)
+    data: DataSource
+    assessment: Assessment = Assessment()
+    gates: list[Gate] = Field(default_factory=list)
+    values: list[Value] = Field(default_factory=list)
+    conflicts: list[Conflict] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
+    checklist: list[ChecklistItem] = Field(default_factory=list)
+    signoffs: list[SignOff] = Field(default_factory=list)
+    mitigation: Mitigation = Mitigation()
+
+    @field_validator("sensitive_features")
+    @classmethod
+    def _distinct(cls, v: list[SensitiveFeature]) -> list[SensitiveFeature]:
+        cols = [f.column for f in v]
+        if len(set(cols)) != len(cols):
+            msg = f"each column may appear once; got {cols}"
+            raise ValueError(msg)
+        return v
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def format_validation_error(exc: ValidationError, source: str) -> str:
+    """One readable message per problem, each naming its field path."""
+    lines = []
+    for err in exc.errors():
+        path = _path(tuple(p for p in err["loc"] if not str(p).startswith("function-after")))
+        kind = err["type"]
+        got = err.get("input")
+        if kind == "extra_forbidden":
+            text = f"{path}: unknown key. Remove it or check its spelling."
+        elif kind == "missing":
+            text = f"{path}: required but missing."
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            shown = repr(got) if not isinstance(got, dict | list) else type(got).__name__
+            text = f"{path}: {msg} (got {shown})."
+        lines.append(text)
+    return f"Invalid audit config {source}: " + " ".join(lines)
+
+
+def parse_config(raw: Any, *, source: str = "") -> AuditConfig:
+    """Validate a mapping (already parsed from YAML) as an :class:`AuditConfig`."""
+    if not isinstance(raw, dict):
+        msg = (
+            f"Invalid audit config {source}: the top level must be a mapping of keys "
+            f"(title, context, sensitive_features, data, ...). Got {type(raw).__name__}."
+        )
+        raise ConfigError(msg)
+    try:
+        return AuditConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source)) from None
+
+
+def load_config(path: str | Path) -> AuditConfig:
+    """Read and validate an audit config YAML file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML file.
+
+    Returns
+    -------
+    AuditConfig
+        The validated configuration.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, is not YAML, or does not validate; the message names
+        every offending field path.
+    """
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        msg = f"Audit config {str(p)!r} does not exist. Create one with `scrutiny init`."
+        raise ConfigError(msg)
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        msg = f"Audit config {str(p)!r} is not valid YAML{where}: {getattr(exc, 'problem', exc)}."
+        raise ConfigError(msg) from None
+    return parse_config(raw, source=repr(str(p)))
+
+
+def dump_config(config: AuditConfig) -> str:
+    """The config as YAML text (keys in declaration order, defaults left out)."""
+    import yaml
+
+    data = config.model_dump(mode="json", exclude_defaults=True)
+    data = {"schema_version": SCHEMA_VERSION, **data}
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

@@ -1,0 +1,430 @@
+"""Property-based tests of :func:`scrutiny.fairness.assess`, driven by a metric registry.
+
+Each metric of :data:`scrutiny.fairness.METRICS` is registered with the kind of
+data it needs, the kind of interval it gets and whether it is non-negative.
+Hypothesis then draws small data sets of each kind and checks, for every
+registered metric at once:
+
+* invariance of values (and of intervals, where the property allows) to the
+  order of the rows, to renaming the groups, to scaling the sample weights by
+  a positive constant, and to duplicating every row;
+* bounds: ``difference >= 0``, ``0 <= ratio <= 1`` and ``ratio == 1`` exactly
+  when ``difference == 0`` for non-negative metrics; values inside the metric's
+  range; Wilson intervals of rates containing their point estimate.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scrutiny.fairness import METRICS, assess
+
+SETTINGS = settings(
+    max_examples=int(os.environ.get("SCRUTINY_HYPOTHESIS_EXAMPLES", "50")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+RTOL = 1e-9
+ATOL = 1e-12
+N_BOOT = 40
+GROUP_NAMES = ["a", "b", "c", "d"]
+
+
+# ---------------------------------------------------------------------------
+# the registry
+
+
+@dataclass(frozen=True)
+class MetricCase:
+    """What the property tests need to know about one metric."""
+
+    name: str
+    #: the data it is computed from: "binary" (labels), "score" (labels + scores), "regression"
+    data: str
+    #: "wilson" (rates), "normal" (delta method), "bootstrap" (percentiles of replicates)
+    interval: str
+    #: values are never negative, so ratios between groups are defined
+    nonneg: bool
+    bounds: tuple[float, float] | None
+
+
+def _interval_kind(name: str, spec: Any) -> str:
+    if spec.kind == "binary":
+        return "wilson" if spec.is_rate else "bootstrap"
+    if name == "ece":
+        return "bootstrap"
+    return "normal"
+
+
+REGISTRY: dict[str, MetricCase] = {
+    name: MetricCase(
+        name,
+        spec.kind,
+        _interval_kind(name, spec),
+        spec.bounds is not None and spec.bounds[0] >= 0,
+        spec.bounds,
+    )
+    for name, spec in METRICS.items()
+    if name != "count"
+}
+KINDS = ["binary", "score", "regression"]
+TASK = {"binary": "binary", "score": "binary", "regression": "regression"}
+
+
+def metrics_of(kind: str) -> list[str]:
+    return [m for m, c in REGISTRY.items() if c.data == kind]
+
+
+def test_registry_covers_every_metric() -> None:
+    assert set(REGISTRY) == set(METRICS) - {"count"}
+    assert {c.data for c in REGISTRY.values()} == set(KINDS)
+    for kind in KINDS:
+        assert metrics_of(kind)
+    # the rates get Wilson intervals; selection_rate and true_positive_rate are among them
+    assert REGISTRY["selection_rate"].interval == "wilson"
+    assert REGISTRY["true_positive_rate"].interval == "wilson"
+
+
+# ---------------------------------------------------------------------------
+# the data
+
+
+@dataclass(frozen=True)
+class Data:
+    """One small data set: groups, labels, scores or predictions, weights."""
+
+    kind: str
+    group: np.ndarray
+    y: np.ndarray
+    p: np.ndarray | None
+    s: np.ndarray | None
+    w: np.ndarray | None
+
+    @property
+    def n(self) -> int:
+        return len(self.y)
+
+    def __repr__(self) -> str:  # exact values, so that a failing example can be replayed
+        def show(a: np.ndarray | None) -> Any:
+            return None if a is None else a.tolist()
+
+        return (
+            f"Data(kind={self.kind!r}, group={show(self.group)}, y={show(self.y)}, "
+            f"p={show(self.p)}, s={show(self.s)}, w={show(self.w)})"
+        )
+
+    def take(self, idx: Any) -> Data:
+        def t(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[np.asarray(idx)]
+
+        return replace(self, group=t(self.group), y=t(self.y), p=t(self.p), s=t(self.s),
+                       w=t(self.w))
+
+
+@st.composite
+def datasets(draw: Any, kind: str, weighted: bool | None = None) -> Data:
+    # assess compares groups, so at least two are present
+    n_groups = draw(st.integers(2, 4))
+    names = GROUP_NAMES[:n_groups]
+    if kind == "regression":
+        # R² needs variation of y within every group, so each group gets two distinct values
+        sizes = draw(st.lists(st.integers(2, 12), min_size=n_groups, max_size=n_groups))
+        group = np.repeat(np.array(names, dtype=object), sizes)
+        n = len(group)
+        quarter = st.integers(-20, 20).map(lambda v: v / 4)
+        y = np.array(draw(st.lists(quarter, min_size=n, max_size=n)), dtype=np.float64)
+        start = 0
+        for size in sizes:
+            if np.ptp(y[start:start + size]) == 0:
+                y[start] += 0.5
+            start += size
+        p = y + np.array(draw(st.lists(quarter, min_size=n, max_size=n)), dtype=np.float64)
+        s = None
+        order = np.array(draw(st.permutations(range(n))))
+        group, y, p = group[order], y[order], p[order]
+    else:
+        n = draw(st.integers(2, 40))
+        group = np.array(draw(st.lists(st.sampled_from(names), min_size=n, max_size=n)),
+                         dtype=object)
+        group[:2] = names[:2]
+        y = np.array(draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)))
+        p = s = None
+        if kind == "binary":
+            p = np.array(draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)))
+        else:
+            # a coarse grid gives ties (within and across classes), floats the rest
+            score = st.one_of(st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.75, 1.0]),
+                              st.floats(0.0, 1.0, allow_nan=False))
+            s = np.array(draw(st.lists(score, min_size=n, max_size=n)), dtype=np.float64)
+    if weighted is None:
+        weighted = draw(st.booleans())
+    w = None
+    if weighted:
+        weight = st.one_of(st.sampled_from([0.25, 0.5, 1.0, 2.0, 4.5]),
+                           st.floats(0.05, 20.0, allow_nan=False))
+        w = np.array(draw(st.lists(weight, min_size=n, max_size=n)), dtype=np.float64)
+    return Data(kind, group, y, p, s, w)
+
+
+def run(d: Data, **kwargs: Any) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return assess(
+            d.y, d.p, y_score=d.s, sample_weight=d.w, sensitive_features={"g": d.group},
+            metrics=metrics_of(d.kind), task=TASK[d.kind], random_state=11, n_boot=N_BOOT,
+            min_group_size=0, **kwargs,
+        )
+
+
+# ---------------------------------------------------------------------------
+# comparisons
+
+
+def close(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return math.isclose(a, b, rel_tol=RTOL, abs_tol=ATOL)
+
+
+def close_ci(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return close(a[0], b[0]) and close(a[1], b[1])
+
+
+def by_group(r: Any) -> dict[Any, Any]:
+    return {g.features["g"]: g for g in r.groups}
+
+
+def assert_same_groups(
+    r1: Any,
+    r2: Any,
+    *,
+    rename: dict[Any, Any] | None = None,
+    count_factor: int = 1,
+    intervals: set[str] = frozenset(),
+) -> None:
+    """Same groups, counts and values; intervals compared for the given interval kinds."""
+    g1, g2 = by_group(r1), by_group(r2)
+    rename = rename or {k: k for k in g1}
+    assert {rename[k] for k in g1} == set(g2)
+    for k, row in g1.items():
+        other = g2[rename[k]]
+        assert other.count == row.count * count_factor, k
+        for m in r1.metrics:
+            if m == "count":
+                continue
+            assert close(row.value(m), other.value(m)), (k, m, row.value(m), other.value(m))
+            if REGISTRY[m].interval in intervals:
+                assert close_ci(row.ci(m), other.ci(m)), (k, m, row.ci(m), other.ci(m))
+
+
+def assert_same_disparities(r1: Any, r2: Any, *, with_intervals: bool) -> None:
+    for m in r1.metrics:
+        if m == "count":
+            continue
+        assert close(r1.difference(m), r2.difference(m)), m
+        assert close(r1.ratio(m), r2.ratio(m)), m
+        assert close(r1.difference(m, method="to_overall"),
+                     r2.difference(m, method="to_overall")), m
+        if with_intervals:
+            d1, d2 = r1.disparities[m], r2.disparities[m]
+            assert close_ci(d1.ci_difference, d2.ci_difference), (m, d1.ci_difference,
+                                                                  d2.ci_difference)
+            assert close_ci(d1.ci_ratio, d2.ci_ratio), m
+
+
+def assert_same_overall(r1: Any, r2: Any, *, with_intervals: bool) -> None:
+    for m in r1.metrics:
+        if m == "count":
+            continue
+        v1, ci1 = r1.overall[m]
+        v2, ci2 = r2.overall[m]
+        assert close(v1, v2), m
+        if with_intervals:
+            assert close_ci(ci1, ci2), (m, ci1, ci2)
+
+
+ALL_INTERVALS = {"wilson", "normal", "bootstrap"}
+
+
+# ---------------------------------------------------------------------------
+# invariances
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@SETTINGS
+@given(data=st.data())
+def test_row_order(kind: str, data: Any) -> None:
+    """Shuffling the rows changes nothing, bootstrap intervals included."""
+    d = data.draw(datasets(kind), label="data")
+    perm = data.draw(st.permutations(range(d.n)), label="permutation")
+    r1, r2 = run(d), run(d.take(perm))
+    assert_same_groups(r1, r2, intervals=ALL_INTERVALS)
+    assert_same_overall(r1, r2, with_intervals=True)
+    assert_same_disparities(r1, r2, with_intervals=True)
+
+
+RENAMINGS = [
+    ["z", "y", "x", "w"],  # reverses the sorted order
+    ["b", "c", "d", "a"],  # a rotation of the same names
+    [30, 10, 40, 20],  # another type
+    ["group one", "Group two", "groupe trois", "ГРУППА"],
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@SETTINGS
+@given(data=st.data())
+def test_relabelling_groups(kind: str, data: Any) -> None:
+    """Renaming the groups consistently renames the rows of the result, nothing else.
+
+    The group order may change with the names, and with it the order in which
+    bootstrap replicates are drawn, so only the intervals that are functions of
+    each group's own statistics (Wilson, delta method) must be unchanged.
+    """
+    d = data.draw(datasets(kind), label="data")
+    targets = data.draw(st.sampled_from(RENAMINGS), label="names")
+    targets = data.draw(st.permutations(targets), label="assignment")
+    rename = dict(zip(GROUP_NAMES, targets, strict=True))
+    renamed = replace(d, group=np.array([rename[g] for g in d.group], dtype=object))
+    r1, r2 = run(d), run(renamed)
+    assert_same_groups(r1, r2, rename=rename, intervals={"wilson", "normal"})
+    assert_same_overall(r1, r2, with_intervals=True)
+    assert_same_disparities(r1, r2, with_intervals=False)
+    for m in r1.metrics:
+        if m != "count" and r1.disparities[m].max_group is not None:
+            # the reported extreme groups carry the extreme values
+            top = by_group(r2)[r2.disparities[m].max_group[0]].value(m)
+            assert close(top, max(g.value(m) for g in r2.groups if not math.isnan(g.value(m))))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@SETTINGS
+@given(data=st.data())
+def test_scaling_weights(kind: str, data: Any) -> None:
+    """Multiplying every weight by one positive constant changes nothing, intervals included."""
+    d = data.draw(datasets(kind, weighted=True), label="data")
+    c = data.draw(st.sampled_from([0.001, 0.5, 2.0, 3.0, 7.3, 1000.0]), label="factor")
+    r1, r2 = run(d), run(replace(d, w=d.w * c))
+    assert_same_groups(r1, r2, intervals=ALL_INTERVALS)
+    assert_same_overall(r1, r2, with_intervals=True)
+    assert_same_disparities(r1, r2, with_intervals=True)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@SETTINGS
+@given(data=st.data())
+def test_duplicating_rows(kind: str, data: Any) -> None:
+    """Every row twice: counts double, values stay (intervals may narrow)."""
+    d = data.draw(datasets(kind), label="data")
+    twice = d.take(np.r_[np.arange(d.n), np.arange(d.n)])
+    r1, r2 = run(d), run(twice)
+    assert r2.n_rows == 2 * r1.n_rows
+    assert_same_groups(r1, r2, count_factor=2)
+    assert_same_overall(r1, r2, with_intervals=False)
+    assert_same_disparities(r1, r2, with_intervals=False)
+
+
+def test_unit_weights_equal_no_weights() -> None:
+    """Weights of one give the numbers of unweighted data, intervals included."""
+    rng = np.random.default_rng(5)
+    n = 300
+    d = Data("binary", rng.choice(GROUP_NAMES, n).astype(object), rng.integers(0, 2, n),
+             rng.integers(0, 2, n), None, None)
+    r1, r2 = run(d), run(replace(d, w=np.ones(n)))
+    assert_same_groups(r1, r2, intervals=ALL_INTERVALS)
+    assert_same_disparities(r1, r2, with_intervals=True)
+
+
+# ---------------------------------------------------------------------------
+# bounds
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@SETTINGS
+@given(data=st.data())
+def test_disparity_bounds(kind: str, data: Any) -> None:
+    d = data.draw(datasets(kind), label="data")
+    r = run(d)
+    for m in r.metrics:
+        if m == "count":
+            continue
+        case = REGISTRY[m]
+        values = [g.value(m) for g in r.groups if not math.isnan(g.value(m))]
+        diff, ratio = r.difference(m), r.ratio(m)
+        if not values:
+            assert math.isnan(diff)
+            continue
+        if case.bounds is not None:
+            lo, hi = case.bounds
+            assert all(lo <= v <= hi for v in values), (m, values)
+        # the difference is the spread of the group values, hence never negative
+        assert diff == max(values) - min(values), m
+        assert diff >= 0, m
+        if not case.nonneg:
+            assert math.isnan(ratio), (m, ratio)
+            continue
+        assert 0.0 <= ratio <= 1.0, (m, ratio)
+        assert (ratio == 1.0) == (diff == 0.0), (m, ratio, diff, values)
+        if max(values) > 0:
+            assert ratio == min(values) / max(values), m
+        ci_d = r.disparities[m].ci_difference
+        if ci_d is not None:
+            assert ci_d[0] >= 0, (m, ci_d)
+            assert ci_d[0] <= ci_d[1], (m, ci_d)
+        ci_r = r.disparities[m].ci_ratio
+        if ci_r is not None:
+            assert 0.0 <= ci_r[0] <= ci_r[1] <= 1.0, (m, ci_r)
+
+
+@pytest.mark.parametrize("kind", ["binary", "score"])
+@SETTINGS
+@given(data=st.data())
+def test_intervals_contain_the_estimate(kind: str, data: Any) -> None:
+    """Wilson intervals of rates (and delta-method intervals) contain their point estimate."""
+    d = data.draw(datasets(kind), label="data")
+    r = run(d)
+    rows = [*(g.metrics for g in r.groups), r.overall]
+    for metrics in rows:
+        for m, (v, ci) in metrics.items():
+            if m == "count" or v is None or ci is None:
+                continue
+            if REGISTRY[m].interval in {"wilson", "normal"}:
+                assert ci[0] <= v <= ci[1], (m, v, ci)
+            assert ci[0] <= ci[1], (m, ci)
+
+
+@SETTINGS
+@given(
+    x=st.integers(0, 400),
+    extra=st.integers(0, 400),
+    level=st.sampled_from([0.5, 0.8, 0.9, 0.95, 0.99]),
+)
+def test_wilson_contains_the_rate_at_the_edges(x: int, extra: int, level: float) -> None:
+    """Selection rates of exactly 0 and 1 included: the interval holds the estimate."""
+    n = x + extra
+    if n == 0:
+        return
+    # the group under test (0) and a second group of 10 rows half selected
+    y = np.zeros(n + 10, dtype=int)
+    p = np.r_[np.ones(x, dtype=int), np.zeros(extra, dtype=int), np.ones(5), np.zeros(5)]
+    g = np.r_[np.zeros(n, dtype=int), np.ones(10, dtype=int)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = assess(y, p.astype(int), sensitive_features=g, metrics=["selection_rate"],
+                   ci=level, n_boot=0, min_group_size=0)
+    v, (lo, hi) = r.groups[0].value("selection_rate"), r.groups[0].ci("selection_rate")
+    assert v == x / n
+    assert 0.0 <= lo <= v <= hi <= 1.0, (x, n, lo, v, hi)
