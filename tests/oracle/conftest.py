@@ -419,6 +419,10 @@ def binary_oracles() -> dict[str, Callable[..., float]]:
     def base_rate(y_true: Any, y_pred: Any, sample_weight: Any = None) -> float:
         return float(flm.selection_rate(y_true, y_true, pos_label=1, sample_weight=sample_weight))
 
+    def selection_count(y_true: Any, y_pred: Any, sample_weight: Any = None) -> float:
+        cm = skm.confusion_matrix(y_true, y_pred, labels=[0, 1], sample_weight=sample_weight)
+        return float(cm[:, 1].sum())
+
     def per_person(cell: tuple[int, int]) -> Callable[..., float]:
         """A (weighted) confusion-matrix cell over the group's total weight."""
 
@@ -450,6 +454,8 @@ def binary_oracles() -> dict[str, Callable[..., float]]:
         "balanced_accuracy": _nan_without(None, sk(skm.balanced_accuracy_score)),
         "error_rate": sk(skm.zero_one_loss),
         "f1": sk(skm.f1_score, zero_division=np.nan),
+        # the (weighted) number of people predicted positive: a confusion-matrix column sum
+        "selection_count": selection_count,
         # false positives (true 0, predicted 1) and false negatives per person in the group
         "false_positives_per_person": per_person((0, 1)),
         "false_negatives_per_person": per_person((1, 0)),

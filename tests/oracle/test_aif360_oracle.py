@@ -40,7 +40,7 @@ with warnings.catch_warnings():
 
 pytestmark = pytest.mark.oracle
 
-#: AIF360 ClassificationMetric method -> scrutiny metric
+#: AIF360 ClassificationMetric method -> scrutiny metric (rates, and one weighted count)
 RATES = {
     "true_positive_rate": "true_positive_rate",
     "false_positive_rate": "false_positive_rate",
@@ -54,6 +54,8 @@ RATES = {
     "base_rate": "base_rate",
     "accuracy": "accuracy",
     "error_rate": "error_rate",
+    # weighted number predicted positive
+    "num_pred_positives": "selection_count",
 }
 
 #: AIF360 reports 0 for these when the denominator is empty: which count it divides by

@@ -1,0 +1,506 @@
+"""``run_audit``: load the data, get predictions, assess, apply guardrails, write the record.
+
+Output goes to a temporary folder beside the target, which is moved into
+place only when every file is written: a failed run never leaves something
+that looks like a result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scrutiny import __version__
+from scrutiny.audit._config import AuditConfig, dump_config, load_config
+from scrutiny.audit._recommend import CRITERION_LABELS, CRITERION_METRICS, recommend
+from scrutiny.exceptions import (
+    ColumnNotFoundError,
+    ConfigError,
+    ScrutinyError,
+    ScrutinyWarning,
+)
+
+RECORD_SCHEMA_VERSION = "1.0"
+PLACEHOLDER_JUSTIFICATIONS = frozenset({"todo", "tbd", "n/a", "na", "none", "-", "?", "xxx"})
+MIN_JUSTIFICATION = 15
+#: types that carry no code, which skops lists as untrusted in common scikit-learn pipelines
+SKOPS_SAFE_TYPES = ("numpy.dtype",)
+
+
+@dataclass
+class AuditResult:
+    """What :func:`run_audit` produced: the record and where it was written."""
+
+    record: dict[str, Any]
+    out_dir: Path | None
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def gates_failed(self) -> list[dict[str, Any]]:
+        """Gates with severity ``fail`` whose threshold was crossed."""
+        return [g for g in self.record["gates"] if g["status"] == "fail"]
+
+
+# ---------------------------------------------------------------------------
+# data and predictions
+
+
+def _load_data(config: AuditConfig, base: Path) -> tuple[Any, str]:
+    """The data as a pyarrow Table (or a DuckDB relation for SQL), and a description."""
+    src = config.data
+    if src.demo:
+        from scrutiny.datasets import load_adult
+
+        return load_adult(split="test", backend="pyarrow"), "bundled UCI Adult demo data (test)"
+    if src.path:
+        from scrutiny._utils.io import read_table
+
+        path = Path(src.path)
+        if not path.is_absolute():
+            path = base / path
+        if not path.exists():
+            msg = (
+                f"data.path: the file {str(path)!r} does not exist (paths are relative to the "
+                "config file). Fix the path in the config."
+            )
+            raise ConfigError(msg)
+        return read_table(path, option="data.path"), f"file {src.path}"
+    from scrutiny._utils.deps import import_optional
+
+    duckdb = import_optional("duckdb", purpose="data.sql")
+    try:
+        with contextlib.chdir(base):
+            rel = duckdb.sql(src.sql)
+            table = rel.arrow() if src.model else rel
+            if hasattr(table, "read_all"):
+                table = table.read_all()
+    except duckdb.Error as exc:
+        msg = f"data.sql: DuckDB could not run the query: {' '.join(str(exc).split())}"
+        raise ConfigError(msg) from None
+    return table, "DuckDB query"
+
+
+def _columns(data: Any) -> list[str]:
+    import narwhals as nw
+
+    return list(nw.from_native(data).collect_schema().names())
+
+
+def _check_columns(config: AuditConfig, columns: list[str]) -> None:
+    src = config.data
+    wanted = {
+        "data.y_true": src.y_true,
+        "data.y_pred": src.y_pred,
+        "data.y_score": src.y_score,
+        "data.sample_weight": src.sample_weight,
+    }
+    wanted.update(
+        {f"sensitive_features[{i}].column": f.column for i, f in enumerate(config.sensitive_features)}
+    )
+    if src.model and src.model.features:
+        wanted.update({f"data.model.features[{i}]": c for i, c in enumerate(src.model.features)})
+    for where, col in wanted.items():
+        if col is not None and col not in columns:
+            err = ColumnNotFoundError.from_missing(col, columns)
+            msg = f"{where}: {err.message}"
+            raise ConfigError(msg)
+
+
+def _load_model(config: AuditConfig, base: Path, *, trust: bool) -> Any:
+    m = config.data.model
+    assert m is not None  # noqa: S101 - checked by the caller
+    path = Path(m.path)
+    if not path.is_absolute():
+        path = base / path
+    if not path.is_file():
+        msg = f"data.model.path: the model file {str(path)!r} does not exist."
+        raise ConfigError(msg)
+    if m.format == "pickle":
+        if not trust:
+            msg = (
+                f"data.model.format: {str(path)!r} is a pickle, which can run arbitrary code "
+                "when loaded. Save the model with skops instead, or pass --trust if you trust "
+                "whoever wrote the file."
+            )
+            raise ConfigError(msg)
+        import pickle
+
+        try:
+            with path.open("rb") as fh:
+                return pickle.load(fh)  # noqa: S301 - explicitly trusted by the user
+        except Exception as exc:
+            msg = f"data.model.path: {str(path)!r} could not be unpickled ({exc})."
+            raise ConfigError(msg) from None
+    import skops.io as sio
+
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:
+        msg = f"data.model.path: {str(path)!r} is not a readable skops file ({exc})."
+        raise ConfigError(msg) from None
+    untrusted = [t for t in untrusted if t not in SKOPS_SAFE_TYPES]
+    if untrusted and not trust:
+        msg = (
+            f"data.model.path: {str(path)!r} contains types skops does not trust by default: "
+            f"{untrusted}. Review them, then pass --trust to load the model."
+        )
+        raise ConfigError(msg)
+    try:
+        return sio.load(path, trusted=[*untrusted, *SKOPS_SAFE_TYPES])
+    except Exception as exc:
+        msg = f"data.model.path: {str(path)!r} could not be loaded with skops ({exc})."
+        raise ConfigError(msg) from None
+
+
+def _predict(config: AuditConfig, model: Any, table: Any) -> tuple[Any, str, str | None]:
+    """Add prediction (and score) columns from a model; return the table and column names."""
+    import pyarrow as pa
+
+    m = config.data.model
+    assert m is not None  # noqa: S101
+    features = m.features or [str(c) for c in getattr(model, "feature_names_in_", [])]
+    if not features:
+        msg = (
+            "data.model.features: the model does not record its input columns; list them in "
+            "the config."
+        )
+        raise ConfigError(msg)
+    _check_columns(
+        config.model_copy(update={"data": config.data.model_copy(
+            update={"model": m.model_copy(update={"features": features})})}),
+        table.column_names,
+    )
+    frame = table.select(features).to_pandas()
+    score_col = None
+    try:
+        if hasattr(model, "predict_proba"):
+            proba = model.predict_proba(frame)
+            classes = list(getattr(model, "classes_", range(proba.shape[1])))
+            if proba.shape[1] != 2:
+                msg = "data.model: only binary classifiers are supported by the audit for now."
+                raise ConfigError(msg)
+            pos = config.data.pos_label if config.data.pos_label is not None else classes[1]
+            pos_idx = [str(c) for c in classes].index(str(pos))
+            score = proba[:, pos_idx]
+            pred = np.where(score >= m.threshold, classes[pos_idx], classes[1 - pos_idx])
+            score_col = "__scrutiny_score"
+            table = table.append_column(score_col, pa.array(score))
+        else:
+            pred = model.predict(frame)
+    except ScrutinyError:
+        raise
+    except Exception as exc:
+        msg = f"data.model: the model failed to predict on columns {features} ({exc})."
+        raise ConfigError(msg) from None
+    table = table.append_column("__scrutiny_pred", pa.array(np.asarray(pred)))
+    return table, "__scrutiny_pred", score_col
+
+
+# ---------------------------------------------------------------------------
+# guardrails, ranking, gates
+
+
+def _guardrail(code: str, severity: str, message: str, where: str | None = None) -> dict[str, Any]:
+    return {"code": code, "severity": severity, "message": message, "where": where}
+
+
+def _guardrails(config: AuditConfig, result: Any, metrics: list[str]) -> list[dict[str, Any]]:
+    out = []
+    real = [m for m in metrics if m != "count"]
+    if len(real) <= 1:
+        out.append(_guardrail(
+            "single_metric", "warning",
+            f"Only one metric ({', '.join(real) or 'none'}) is assessed. A single number hides "
+            "trade-offs between errors and groups; keep the recommended set, or record why "
+            "one metric is enough.", "assessment.metrics",
+        ))
+    for i, f in enumerate(config.sensitive_features):
+        j = f.justification.strip()
+        if j.lower() in PLACEHOLDER_JUSTIFICATIONS or len(j) < MIN_JUSTIFICATION:
+            out.append(_guardrail(
+                "weak_justification", "warning",
+                f"The justification for examining {f.column!r} ({j!r}) is a placeholder or very "
+                "short. Say why this feature matters here: legal protection, known harm, or a "
+                "stakeholder's request.", f"sensitive_features[{i}].justification",
+            ))
+    for w in result.warnings:
+        if w.code in ("small_group", "empty_intersection", "undefined_metric",
+                      "missing_sensitive_value"):
+            out.append(_guardrail(w.code, "caution", w.message))
+    mit = config.mitigation
+    if mit.applied and not mit.prior_assessment:
+        out.append(_guardrail(
+            "mitigation_before_assessment", "warning",
+            "The config says a mitigation was applied but names no prior assessment. Mitigating "
+            "before assessing risks fixing the wrong problem; record the audit that motivated "
+            "it in mitigation.prior_assessment.", "mitigation",
+        ))
+    elif mit.applied and mit.prior_assessment and not Path(mit.prior_assessment).exists():
+        out.append(_guardrail(
+            "mitigation_before_assessment", "warning",
+            f"The prior assessment {mit.prior_assessment!r} named for the mitigation does not "
+            "exist.", "mitigation.prior_assessment",
+        ))
+    if not config.stakeholders:
+        out.append(_guardrail(
+            "no_stakeholders", "caution",
+            "No stakeholders are listed. Record who is affected and who reviews the audit.",
+            "stakeholders",
+        ))
+    return out
+
+
+def _ranking(result: Any) -> list[dict[str, Any]]:
+    """Disparities of every level, largest lower interval bound first."""
+    rows = []
+    for level_name, level in result.levels.items():
+        for metric, d in level.disparities.items():
+            if metric == "count" or not np.isfinite(d.difference):
+                continue
+            lo = d.ci_difference[0] if d.ci_difference else None
+            rows.append({
+                "metric": metric,
+                "level": level_name,
+                "features": level.level.feature_names,
+                "difference": float(d.difference),
+                "ci_difference": list(d.ci_difference) if d.ci_difference else None,
+                "ratio": float(d.ratio) if np.isfinite(d.ratio) else None,
+                "max_group": [_py(k) for k in d.max_group] if d.max_group else None,
+                "min_group": [_py(k) for k in d.min_group] if d.min_group else None,
+                "_key": lo if lo is not None else d.difference,
+            })
+    rows.sort(key=lambda r: -r["_key"])
+    for r in rows:
+        del r["_key"]
+    return rows
+
+
+def _py(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _gates(config: AuditConfig, result: Any) -> list[dict[str, Any]]:
+    out = []
+    for i, g in enumerate(config.gates):
+        where = f"gates[{i}].metric"
+        if g.metric in result.criteria:
+            c = result.criteria[g.metric]
+            diff, ratio, ci = c["difference"], c["ratio"], c.get("ci_difference")
+        elif g.metric in result.disparities:
+            d = result.disparities[g.metric]
+            diff, ratio, ci = d.difference, d.ratio, d.ci_difference
+        else:
+            known = sorted(set(result.criteria) | set(result.disparities))
+            msg = f"{where}: {g.metric!r} was not assessed. Gate one of: {known}."
+            raise ConfigError(msg)
+        crossed = []
+        if g.max_difference is not None and np.isfinite(diff) and diff > g.max_difference:
+            crossed.append(f"difference {diff:.3f} > {g.max_difference}")
+        if g.min_ratio is not None and np.isfinite(ratio) and ratio < g.min_ratio:
+            crossed.append(f"ratio {ratio:.3f} < {g.min_ratio}")
+        status = "pass" if not crossed else ("fail" if g.severity == "fail" else "warn")
+        out.append({
+            "metric": g.metric,
+            "max_difference": g.max_difference,
+            "min_ratio": g.min_ratio,
+            "severity": g.severity,
+            "rationale": g.rationale,
+            "difference": float(diff) if np.isfinite(diff) else None,
+            "ratio": float(ratio) if np.isfinite(ratio) else None,
+            "ci_difference": list(ci) if ci else None,
+            "status": status,
+            "detail": "; ".join(crossed) or "within the agreed threshold",
+        })
+    return out
+
+
+# ---------------------------------------------------------------------------
+# the run
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool) -> Iterator[Any]:
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  TimeElapsedColumn(), transient=False) as progress:
+        yield progress
+
+
+def build_record(
+    config: AuditConfig,
+    *,
+    trust: bool = False,
+    base_dir: Path | None = None,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Run the audit in memory and return the record (the content of ``audit.json``)."""
+    from scrutiny.fairness import assess
+
+    base = base_dir or Path.cwd()
+    steps = ["Loading data", "Scoring", "Assessing groups", "Checking guardrails and gates"]
+    task = progress.add_task(steps[0], total=len(steps)) if progress is not None else None
+
+    def step(i: int) -> None:
+        if progress is not None:
+            progress.update(task, advance=1, description=steps[min(i, len(steps) - 1)])
+
+    data, source = _load_data(config, base)
+    columns = _columns(data)
+    if not config.data.model:
+        _check_columns(config, columns)
+    step(1)
+    y_pred, y_score = config.data.y_pred, config.data.y_score
+    prediction_source = "columns"
+    if config.data.model:
+        model = _load_model(config, base, trust=trust)
+        data, y_pred, y_score = _predict(config, model, data)
+        prediction_source = f"model {config.data.model.path} ({config.data.model.format})"
+        _check_columns(config, data.column_names)
+    step(2)
+    rec = recommend(config.context)
+    metrics = list(config.assessment.metrics) if config.assessment.metrics else rec.metrics(
+        has_score=y_score is not None
+    )
+    refs = {f.column: f.reference for f in config.sensitive_features if f.reference is not None}
+    a = config.assessment
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScrutinyWarning)
+        try:
+            result = assess(
+                config.data.y_true, y_pred, y_score=y_score,
+                sample_weight=config.data.sample_weight,
+                sensitive_features=[f.column for f in config.sensitive_features], data=data,
+                metrics=metrics, pos_label=config.data.pos_label, reference=refs or None,
+                ci=a.ci, n_boot=a.n_boot, random_state=a.seed,
+                min_group_size=a.min_group_size, missing=a.missing, correction=a.correction,
+                policy=a.policy,
+            )
+        except ScrutinyError as exc:
+            msg = f"Assessing the data failed: {exc}"
+            raise type(exc)(msg) from None
+    step(3)
+    guardrails = _guardrails(config, result, result.metrics)
+    gates = _gates(config, result)
+    step(4)
+    assessment = result.to_dict(include_tests=True)
+    return {
+        "schema_version": RECORD_SCHEMA_VERSION,
+        "scrutiny_version": __version__,
+        "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "title": config.title,
+        "context": config.context.model_dump(mode="json"),
+        "stakeholders": [s.model_dump(mode="json") for s in config.stakeholders],
+        "sensitive_features": [f.model_dump(mode="json") for f in config.sensitive_features],
+        "data": {
+            "source": source,
+            "n_rows": result.n_rows,
+            "y_true": config.data.y_true,
+            "y_pred": config.data.y_pred,
+            "y_score": config.data.y_score,
+            "prediction_source": prediction_source,
+            "pos_label": _py(result.pos_label),
+        },
+        "recommendation": rec.to_dict(),
+        "criterion_metrics": {k: list(v) for k, v in CRITERION_METRICS.items()},
+        "criterion_labels": dict(CRITERION_LABELS),
+        "assessment": assessment,
+        "ranking": _ranking(result),
+        "guardrails": guardrails,
+        "gates": gates,
+        "deliberation": {
+            "values": [v.model_dump(mode="json") for v in config.values],
+            "conflicts": [c.model_dump(mode="json") for c in config.conflicts],
+            "evidence": [e.model_dump(mode="json") for e in config.evidence],
+            "checklist": [c.model_dump(mode="json") for c in config.checklist],
+            "signoffs": [s.model_dump(mode="json") for s in config.signoffs],
+        },
+        "mitigation": config.mitigation.model_dump(mode="json"),
+    }
+
+
+def write_outputs(record: dict[str, Any], config: AuditConfig, out_dir: Path) -> list[Path]:
+    """Write report.html, audit.json, audit.md (and the config) atomically into ``out_dir``."""
+    import json
+
+    from scrutiny.report import render_html, render_markdown
+
+    out_dir = Path(out_dir)
+    parent = out_dir.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=parent))
+    try:
+        (tmp / "audit.json").write_text(
+            json.dumps(record, indent=2, allow_nan=False, default=str) + "\n", encoding="utf-8"
+        )
+        (tmp / "audit.md").write_text(render_markdown(record), encoding="utf-8")
+        (tmp / "report.html").write_text(render_html(record), encoding="utf-8")
+        (tmp / "audit.yaml").write_text(dump_config(config), encoding="utf-8")
+        old = None
+        if out_dir.exists():
+            old = parent / f".{out_dir.name}.old-{dt.datetime.now().timestamp():.0f}"
+            out_dir.rename(old)
+        tmp.rename(out_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return [out_dir / n for n in ("report.html", "audit.json", "audit.md", "audit.yaml")]
+
+
+def run_audit(
+    config: AuditConfig | str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    trust: bool = False,
+    progress: bool = False,
+) -> AuditResult:
+    """Run a guided audit and write its report.
+
+    Parameters
+    ----------
+    config : AuditConfig, str or Path
+        The configuration, or the path of its YAML file (relative paths inside it
+        are resolved against the file's folder).
+    out_dir : str or Path, default=None
+        Where to write ``report.html``, ``audit.json``, ``audit.md`` and
+        ``audit.yaml``. None keeps the record in memory only.
+    trust : bool, default=False
+        Allow loading a pickled model, or a skops file with untrusted types.
+    progress : bool, default=False
+        Show progress bars on the terminal.
+
+    Returns
+    -------
+    AuditResult
+        The record and the files written.
+
+    Raises
+    ------
+    ConfigError
+        The config is invalid, or names data, columns or a model that cannot be used.
+    """
+    base = Path.cwd()
+    if not isinstance(config, AuditConfig):
+        path = Path(config)
+        config = load_config(path)
+        base = path.resolve().parent
+    with _progress(progress) as bar:
+        record = build_record(config, trust=trust, base_dir=base, progress=bar)
+    files: list[Path] = []
+    if out_dir is not None:
+        files = write_outputs(record, config, Path(out_dir))
+    return AuditResult(record, None if out_dir is None else Path(out_dir), files)
