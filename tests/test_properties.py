@@ -35,6 +35,9 @@ SETTINGS = settings(
 )
 RTOL = 1e-9
 ATOL = 1e-12
+#: Interval bounds may carry the square root of a rounding error: a delta-method
+#: half-width z*sqrt(v) with v near 0 moves by about z*sqrt(1e-16) when v moves by 1e-16.
+CI_ATOL = 1e-7
 N_BOOT = 40
 GROUP_NAMES = ["a", "b", "c", "d"]
 
@@ -55,6 +58,8 @@ class MetricCase:
     #: values are never negative, so ratios between groups are defined
     nonneg: bool
     bounds: tuple[float, float] | None
+    #: a total that grows with the data (weighted counts), not a mean or a share
+    extensive: bool = False
 
 
 def _interval_kind(name: str, spec: Any) -> str:
@@ -65,6 +70,11 @@ def _interval_kind(name: str, spec: Any) -> str:
     return "normal"
 
 
+#: metrics that are totals: scaling the weights by c scales them by c, duplicating the
+#: rows doubles them. Every other metric is a mean or a share, invariant to both. A new
+#: total must be listed here (test_duplicating_rows fails for it otherwise).
+EXTENSIVE = frozenset({"selection_count"})
+
 REGISTRY: dict[str, MetricCase] = {
     name: MetricCase(
         name,
@@ -72,6 +82,7 @@ REGISTRY: dict[str, MetricCase] = {
         _interval_kind(name, spec),
         spec.bounds is not None and spec.bounds[0] >= 0,
         spec.bounds,
+        name in EXTENSIVE,
     )
     for name, spec in METRICS.items()
     if name != "count"
@@ -86,6 +97,7 @@ def metrics_of(kind: str) -> list[str]:
 
 def test_registry_covers_every_metric() -> None:
     assert set(REGISTRY) == set(METRICS) - {"count"}
+    assert set(EXTENSIVE) <= set(REGISTRY)
     assert {c.data for c in REGISTRY.values()} == set(KINDS)
     for kind in KINDS:
         assert metrics_of(kind)
@@ -200,18 +212,18 @@ def run(d: Data, **kwargs: Any) -> Any:
 # comparisons
 
 
-def close(a: float | None, b: float | None) -> bool:
+def close(a: float | None, b: float | None, atol: float = ATOL) -> bool:
     if a is None or b is None:
         return a is None and b is None
     if math.isnan(a) or math.isnan(b):
         return math.isnan(a) and math.isnan(b)
-    return math.isclose(a, b, rel_tol=RTOL, abs_tol=ATOL)
+    return math.isclose(a, b, rel_tol=RTOL, abs_tol=atol)
 
 
 def close_ci(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return a is None and b is None
-    return close(a[0], b[0]) and close(a[1], b[1])
+    return close(a[0], b[0], CI_ATOL) and close(a[1], b[1], CI_ATOL)
 
 
 def by_group(r: Any) -> dict[Any, Any]:
@@ -224,9 +236,13 @@ def assert_same_groups(
     *,
     rename: dict[Any, Any] | None = None,
     count_factor: int = 1,
+    total_factor: float = 1.0,
     intervals: set[str] = frozenset(),
 ) -> None:
-    """Same groups, counts and values; intervals compared for the given interval kinds."""
+    """Same groups, counts and values; intervals compared for the given interval kinds.
+
+    Extensive metrics (totals) are compared after dividing by ``total_factor``.
+    """
     g1, g2 = by_group(r1), by_group(r2)
     rename = rename or {k: k for k in g1}
     assert {rename[k] for k in g1} == set(g2)
@@ -236,35 +252,45 @@ def assert_same_groups(
         for m in r1.metrics:
             if m == "count":
                 continue
-            assert close(row.value(m), other.value(m)), (k, m, row.value(m), other.value(m))
+            f = total_factor if REGISTRY[m].extensive else 1.0
+            assert close(row.value(m) * f, other.value(m)), (k, m, row.value(m), other.value(m))
             if REGISTRY[m].interval in intervals:
-                assert close_ci(row.ci(m), other.ci(m)), (k, m, row.ci(m), other.ci(m))
+                ci = row.ci(m)
+                ci = None if ci is None else [ci[0] * f, ci[1] * f]
+                assert close_ci(ci, other.ci(m)), (k, m, row.ci(m), other.ci(m))
 
 
-def assert_same_disparities(r1: Any, r2: Any, *, with_intervals: bool) -> None:
+def assert_same_disparities(
+    r1: Any, r2: Any, *, with_intervals: bool, total_factor: float = 1.0
+) -> None:
     for m in r1.metrics:
         if m == "count":
             continue
-        assert close(r1.difference(m), r2.difference(m)), m
+        f = total_factor if REGISTRY[m].extensive else 1.0
+        assert close(r1.difference(m) * f, r2.difference(m)), m
         assert close(r1.ratio(m), r2.ratio(m)), m
-        assert close(r1.difference(m, method="to_overall"),
+        assert close(r1.difference(m, method="to_overall") * f,
                      r2.difference(m, method="to_overall")), m
         if with_intervals:
             d1, d2 = r1.disparities[m], r2.disparities[m]
-            assert close_ci(d1.ci_difference, d2.ci_difference), (m, d1.ci_difference,
-                                                                  d2.ci_difference)
+            ci = None if d1.ci_difference is None else [x * f for x in d1.ci_difference]
+            assert close_ci(ci, d2.ci_difference), (m, d1.ci_difference, d2.ci_difference)
             assert close_ci(d1.ci_ratio, d2.ci_ratio), m
 
 
-def assert_same_overall(r1: Any, r2: Any, *, with_intervals: bool) -> None:
+def assert_same_overall(
+    r1: Any, r2: Any, *, with_intervals: bool, total_factor: float = 1.0
+) -> None:
     for m in r1.metrics:
         if m == "count":
             continue
+        f = total_factor if REGISTRY[m].extensive else 1.0
         v1, ci1 = r1.overall[m]
         v2, ci2 = r2.overall[m]
-        assert close(v1, v2), m
+        assert close(None if v1 is None else v1 * f, v2), m
         if with_intervals:
-            assert close_ci(ci1, ci2), (m, ci1, ci2)
+            ci = None if ci1 is None else [x * f for x in ci1]
+            assert close_ci(ci, ci2), (m, ci1, ci2)
 
 
 ALL_INTERVALS = {"wilson", "normal", "bootstrap"}
@@ -346,9 +372,10 @@ def test_scaling_weights(kind: str, data: Any) -> None:
     c = data.draw(st.sampled_from(EXACT_FACTORS + INEXACT_FACTORS), label="factor")
     r1, r2 = run(d), run(replace(d, w=d.w * c))
     boot = d.exact_sums and c in EXACT_FACTORS
-    assert_same_groups(r1, r2, intervals=ALL_INTERVALS if boot else {"wilson", "normal"})
-    assert_same_overall(r1, r2, with_intervals=boot)
-    assert_same_disparities(r1, r2, with_intervals=boot)
+    assert_same_groups(r1, r2, intervals=ALL_INTERVALS if boot else {"wilson", "normal"},
+                       total_factor=c)
+    assert_same_overall(r1, r2, with_intervals=boot, total_factor=c)
+    assert_same_disparities(r1, r2, with_intervals=boot, total_factor=c)
 
 
 @pytest.mark.xfail(
@@ -383,14 +410,14 @@ def test_bootstrap_stable_under_rounding() -> None:
 @SETTINGS
 @given(data=st.data())
 def test_duplicating_rows(kind: str, data: Any) -> None:
-    """Every row twice: counts double, values stay (intervals may narrow)."""
+    """Every row twice: counts and totals double, the other values stay (intervals narrow)."""
     d = data.draw(datasets(kind), label="data")
     twice = d.take(np.r_[np.arange(d.n), np.arange(d.n)])
     r1, r2 = run(d), run(twice)
     assert r2.n_rows == 2 * r1.n_rows
-    assert_same_groups(r1, r2, count_factor=2)
-    assert_same_overall(r1, r2, with_intervals=False)
-    assert_same_disparities(r1, r2, with_intervals=False)
+    assert_same_groups(r1, r2, count_factor=2, total_factor=2.0)
+    assert_same_overall(r1, r2, with_intervals=False, total_factor=2.0)
+    assert_same_disparities(r1, r2, with_intervals=False, total_factor=2.0)
 
 
 def test_unit_weights_equal_no_weights() -> None:
@@ -445,12 +472,35 @@ def test_disparity_bounds(kind: str, data: Any) -> None:
             assert 0.0 <= ci_r[0] <= ci_r[1] <= 1.0, (m, ci_r)
 
 
-@pytest.mark.parametrize("kind", ["binary", "score"])
-@SETTINGS
+WILSON_EDGE_BUG = (
+    "wilson() (_intervals.py) computes the bounds as centre -+ half-width, which do not "
+    "cancel exactly: at a rate of exactly 0 the lower bound can come out as 5.6e-17 > 0, and "
+    "at exactly 1 the upper bound below 1, when the (Kish) effective size is not a whole "
+    "number, as with weights"
+)
+
+
+@pytest.mark.parametrize(
+    ("kind", "weights"),
+    [
+        ("binary", "none"),
+        ("score", "none"),
+        ("binary", "exact"),
+        ("score", "exact"),
+        pytest.param("binary", "float", marks=pytest.mark.xfail(reason=WILSON_EDGE_BUG,
+                                                                 strict=True)),
+        ("score", "float"),
+    ],
+)
+@settings(SETTINGS, derandomize=True)
 @given(data=st.data())
-def test_intervals_contain_the_estimate(kind: str, data: Any) -> None:
-    """Wilson intervals of rates (and delta-method intervals) contain their point estimate."""
-    d = data.draw(datasets(kind), label="data")
+def test_intervals_contain_the_estimate(kind: str, weights: str, data: Any) -> None:
+    """Wilson intervals of rates (and delta-method intervals) contain their point estimate.
+
+    Derandomized, so that the known failure (a weighted rate of exactly 0 or 1) is met
+    on every run while it lasts, and the strict xfail flips as soon as it is fixed.
+    """
+    d = data.draw(datasets(kind, weights=weights), label="data")
     r = run(d)
     rows = [*(g.metrics for g in r.groups), r.overall]
     for metrics in rows:
@@ -460,6 +510,19 @@ def test_intervals_contain_the_estimate(kind: str, data: Any) -> None:
             if REGISTRY[m].interval in {"wilson", "normal"}:
                 assert ci[0] <= v <= ci[1], (m, v, ci)
             assert ci[0] <= ci[1], (m, ci)
+
+
+@pytest.mark.xfail(reason=WILSON_EDGE_BUG, strict=True)
+@pytest.mark.parametrize("outcome", [0, 1])
+def test_weighted_rate_at_the_edge_is_inside_its_interval(outcome: int) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = assess([outcome] * 5, [outcome] * 5, sensitive_features=["a", "b", "a", "a", "a"],
+                   sample_weight=[0.25, 0.25, 0.25, 0.25, 2.0], metrics=["selection_rate"],
+                   min_group_size=0)
+    v, (lo, hi) = r.groups[0].value("selection_rate"), r.groups[0].ci("selection_rate")
+    assert v == outcome
+    assert lo <= v <= hi, (lo, v, hi)
 
 
 @SETTINGS

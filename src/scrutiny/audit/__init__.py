@@ -26,11 +26,13 @@ from scrutiny.audit._config import (
     parse_config,
 )
 from scrutiny.audit._recommend import CRITERION_METRICS, Item, Recommendation, recommend
+from scrutiny.audit._run import AuditResult, build_record, run_audit
 
 __all__ = [
     "CRITERION_METRICS",
     "Assessment",
     "AuditConfig",
+    "AuditResult",
     "ChecklistItem",
     "Conflict",
     "Context",
@@ -45,8 +47,10 @@ __all__ = [
     "SignOff",
     "Stakeholder",
     "Value",
+    "build_record",
     "dump_config",
     "load_config",
     "parse_config",
     "recommend",
+    "run_audit",
 ]

@@ -49,6 +49,31 @@ CRITERION_LABELS: dict[str, str] = {
     "auc_parity": "Ranking quality parity (ROC AUC)",
 }
 
+#: what each tree criterion compares, in plain words (used to say why it was left out)
+CRITERION_QUESTION: dict[str, str] = {
+    "equal_selection_parity": "compares the number of people selected in each group",
+    "demographic_parity": "compares the share of each group that is selected",
+    "fp_gs_parity": "compares people wrongly flagged per person in each group, whatever "
+    "their outcome (a punitive intervention, equity among everyone)",
+    "fdr_parity": "compares the share wrongly flagged among the people flagged (a punitive "
+    "intervention, equity among those intervened on)",
+    "fpr_parity": "compares the share wrongly flagged among people who did not warrant the "
+    "intervention (a punitive intervention)",
+    "recall_parity": "compares the share of people in need who are found (an assistive "
+    "intervention that can reach only a few)",
+    "fn_gs_parity": "compares people wrongly left without help per person in each group "
+    "(an assistive intervention, equity among everyone)",
+    "for_parity": "compares the share who needed help among the people left without it (an "
+    "assistive intervention)",
+    "fnr_parity": "compares the share missed among the people in need (an assistive "
+    "intervention)",
+    "equalized_odds": "compares both error rates at once",
+    "predictive_parity": "compares precision, the share of flagged people who are positive",
+    "accuracy_parity": "compares overall error rates",
+    "calibration_parity": "compares whether scores mean the same in every group",
+    "auc_parity": "compares how well the scores rank people in every group",
+}
+
 #: metrics always shown as context: group sizes, decisions, outcomes
 CONTEXT_METRICS = ("count", "selection_rate", "base_rate")
 SCORE_ONLY = frozenset({"ece", "brier", "roc_auc"})
@@ -111,6 +136,10 @@ class _Builder:
     def add(self, criterion: str, role: str, rationale: str) -> None:
         if criterion in self.rec.criteria:
             return
+        # a criterion is listed once: recommending it withdraws an earlier rejection
+        self.rec.not_recommended = [
+            i for i in self.rec.not_recommended if i.criterion != criterion
+        ]
         self.rec.recommended.append(
             Item(criterion, CRITERION_LABELS[criterion], CRITERION_METRICS[criterion], role,
                  rationale)
@@ -189,7 +218,7 @@ def recommend(context: Context) -> Recommendation:
 
 
 def _representation(b: _Builder, c: Context) -> None:
-    b.rec.path.append("fair by representation")
+    b.rec.path.append("goal: representation (who is selected)")
     if c.representation == "equal_numbers":
         b.rec.path.append("equal numbers from each group")
         b.add(
@@ -216,10 +245,12 @@ def _representation(b: _Builder, c: Context) -> None:
 
 def _errors(b: _Builder, c: Context) -> None:
     path = b.rec.path
-    path.append("fair by errors")
+    path.append("goal: errors (who is wrongly decided)")
     if c.intervention == "punitive":
         path.append("punitive intervention")
         concern = c.concern
+        if concern not in PUNITIVE_CONCERNS:
+            _concern_default(b, c, "people for whom intervention is not warranted")
         if concern == "everyone":
             path.append("equity among everyone, whatever their outcome")
             b.add(
@@ -245,6 +276,12 @@ def _errors(b: _Builder, c: Context) -> None:
             )
     else:
         path.append("assistive intervention")
+        if c.intervention_reach is None:
+            b.rec.caveats.append(
+                "You have not said whether the help can reach most of the people who need it "
+                "or only a small fraction; the recommendation assumes most. If only a small "
+                "fraction can be helped, recall parity is the usual choice."
+            )
         if c.intervention_reach == "small_fraction":
             path.append("the intervention reaches only a small fraction of those in need")
             b.add(
@@ -256,6 +293,8 @@ def _errors(b: _Builder, c: Context) -> None:
         else:
             path.append("the intervention can reach most of those in need")
             concern = c.concern
+            if concern not in ASSISTIVE_CONCERNS:
+                _concern_default(b, c, "people with actual need")
             if concern == "everyone":
                 path.append("equity among everyone, whatever their need")
                 b.add(
@@ -279,6 +318,25 @@ def _errors(b: _Builder, c: Context) -> None:
                     "Among people in need, the share missed (false negative rate) should be "
                     "similar across groups.",
                 )
+
+
+#: the Aequitas question "among whom does predictive equity matter most?", per intervention
+PUNITIVE_CONCERNS = ("everyone", "intervened", "not_in_need")
+ASSISTIVE_CONCERNS = ("everyone", "not_intervened", "in_need")
+
+
+def _concern_default(b: _Builder, c: Context, assumed: str) -> None:
+    if c.concern is None:
+        b.rec.caveats.append(
+            "You have not said among whom equal errors matter most; the recommendation "
+            f"assumes {assumed}. Answer `concern` to choose."
+        )
+    else:
+        allowed = PUNITIVE_CONCERNS if c.intervention == "punitive" else ASSISTIVE_CONCERNS
+        b.rec.caveats.append(
+            f"The concern {c.concern!r} does not apply to a {c.intervention} intervention "
+            f"(expected one of {', '.join(allowed)}); the recommendation assumes {assumed}."
+        )
 
 
 def _costlier_error(b: _Builder, c: Context) -> None:
@@ -307,15 +365,24 @@ def _costlier_error(b: _Builder, c: Context) -> None:
 
 def _trust(b: _Builder, c: Context) -> None:
     if not c.labels_trusted:
-        b.rec.caveats.append(
-            "You do not trust the recorded outcomes for every group. Every error-based metric "
-            "(true and false positive rates, precision...) measures agreement with those "
-            "outcomes, so its gaps may reflect biased labels rather than the model. Selection "
-            "rates do not depend on the labels: they are shown as a label-free check."
-        )
-        b.add("demographic_parity", "supporting",
-              "Your outcome labels may be biased, so the share of each group selected, which "
-              "does not depend on labels, is compared as a check.")
+        if c.fairness_goal == "representation":
+            b.rec.caveats.append(
+                "You do not trust the recorded outcomes for every group. The representation "
+                "criterion does not use them, but every error-based metric (true and false "
+                "positive rates, precision...) does: read those gaps as possibly reflecting "
+                "biased labels rather than the model."
+            )
+        else:
+            b.rec.caveats.append(
+                "You do not trust the recorded outcomes for every group. Every error-based "
+                "metric (true and false positive rates, precision...) measures agreement with "
+                "those outcomes, so its gaps may reflect biased labels rather than the model. "
+                "Selection rates do not depend on the labels: they are shown as a label-free "
+                "check."
+            )
+            b.add("demographic_parity", "supporting",
+                  "Your outcome labels may be biased, so the share of each group selected, "
+                  "which does not depend on labels, is compared as a check.")
     if not c.base_rates_trusted:
         b.rec.caveats.append(
             "You do not trust the observed base rates (for example because of unequal "
@@ -324,25 +391,39 @@ def _trust(b: _Builder, c: Context) -> None:
 
 
 def _reject_rest(b: _Builder, c: Context) -> None:
+    errors_goal = c.fairness_goal == "errors" or (
+        c.fairness_goal == "unsure" and c.framing != "quality_of_service"
+    )
+    if c.fairness_goal == "representation":
+        one_error = "your goal is about who is selected, not about errors."
+    elif c.costlier_error == "unsure":
+        one_error = ("the fairness tree singles out one error for your context (answer that "
+                     "both errors cost the same if they do).")
+    else:
+        one_error = "your context singles out one error."
     reasons = {
         "predictive_parity": (
-            "Predictive parity (equal precision) cannot hold together with equal error rates "
+            "Predictive parity depends on base rates you said you do not trust."
+            if not c.base_rates_trusted
+            else "Predictive parity compares precision, which depends on the outcome labels; "
+            "your goal is about who is selected."
+            if c.fairness_goal == "representation"
+            else "Predictive parity (equal precision) cannot hold together with equal error rates "
             "when base rates differ between groups, except for a perfect model; your context "
             "points to error-rate criteria instead."
-            if c.base_rates_trusted
-            else "Predictive parity depends on base rates you said you do not trust."
         ),
         "demographic_parity": (
             "Equal selection rates ignore differences in actual outcomes; with trusted labels "
             "and an errors-based goal, forcing them equal would add errors for some group."
+            if errors_goal
+            else "Equal selection rates say nothing about how well the model serves each "
+            "group, which is what your quality-of-service framing asks about."
         ),
-        "equalized_odds": (
-            "Equalized odds weighs both errors equally; your context singles out one error."
-        ),
+        "equalized_odds": "Equalized odds weighs both errors equally; " + one_error,
         "equal_selection_parity": "You did not ask for equal numbers selected per group.",
         "accuracy_parity": (
-            "Overall error rates mix the two kinds of error that you said harm people "
-            "differently; they are shown only for quality-of-service framings."
+            "Overall error rates mix false positives and false negatives, which harm people "
+            "differently in an allocation; they are shown for quality-of-service framings."
         ),
         "calibration_parity": (
             "Calibration matters when scores are read as probabilities; your framing is about "
@@ -356,7 +437,9 @@ def _reject_rest(b: _Builder, c: Context) -> None:
         if crit in reasons:
             b.reject(crit, reasons[crit])
         else:
+            primary = b.rec.recommended[0].label if b.rec.recommended else "another criterion"
             b.reject(
                 crit,
-                f"The fairness tree led elsewhere for this context ({'; '.join(b.rec.path)}).",
+                f"It {CRITERION_QUESTION[crit]}: a different question from yours. For this "
+                f"context the fairness tree points to {primary}.",
             )

@@ -77,12 +77,11 @@ def _load_data(config: AuditConfig, base: Path) -> tuple[Any, str]:
     from scrutiny._utils.deps import import_optional
 
     duckdb = import_optional("duckdb", purpose="data.sql")
-    try:
-        with contextlib.chdir(base):
-            rel = duckdb.sql(src.sql)
-            table = rel.arrow() if src.model else rel
-            if hasattr(table, "read_all"):
-                table = table.read_all()
+    try:  # the caller keeps the config's folder as working directory (relative file paths)
+        rel = duckdb.sql(src.sql)
+        table = rel.arrow() if src.model else rel
+        if hasattr(table, "read_all"):
+            table = table.read_all()
     except duckdb.Error as exc:
         msg = f"data.sql: DuckDB could not run the query: {' '.join(str(exc).split())}"
         raise ConfigError(msg) from None
@@ -347,9 +346,28 @@ def build_record(
     progress: Any = None,
 ) -> dict[str, Any]:
     """Run the audit in memory and return the record (the content of ``audit.json``)."""
+    base = base_dir or Path.cwd()
+    if not config.data.sql:
+        return _build_record(config, trust=trust, base=base, progress=progress)
+    duckdb = __import__("duckdb")
+    # SQL may name files relative to the config: run the lazy query from its folder
+    with contextlib.chdir(base):
+        try:
+            return _build_record(config, trust=trust, base=base, progress=progress)
+        except duckdb.Error as exc:
+            msg = f"data.sql: DuckDB could not run the query: {' '.join(str(exc).split())}"
+            raise ConfigError(msg) from None
+
+
+def _build_record(
+    config: AuditConfig,
+    *,
+    trust: bool,
+    base: Path,
+    progress: Any,
+) -> dict[str, Any]:
     from scrutiny.fairness import assess
 
-    base = base_dir or Path.cwd()
     steps = ["Loading data", "Scoring", "Assessing groups", "Checking guardrails and gates"]
     task = progress.add_task(steps[0], total=len(steps)) if progress is not None else None
 

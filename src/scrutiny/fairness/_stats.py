@@ -255,8 +255,6 @@ class RegressionStats:
     NAMES = (
         "n", "w", "w2", "y", "yy", "y3", "y4", "p", "pp", "a", "r2", "r4", "r2y", "r2y2",
     )
-    #: the sums that hold powers of the centred ``y`` (they move with the centre)
-    CENTRED = ("y", "yy", "y3", "y4", "r2y", "r2y2")
 
     @staticmethod
     def row_moments(
@@ -341,10 +339,9 @@ class RegressionStats:
         c = self.centers()
         mean = c + np.divide(s["y"], w, out=np.zeros_like(w), where=w > 0)
         wsum = _collapse(w, mapping, n_groups)
-        new = np.full(n_groups, self.shift)
-        np.divide(_collapse(w * (mean - self.shift), mapping, n_groups), wsum, out=new,
-                  where=wsum > 0)
-        new = np.where(wsum > 0, new + self.shift, self.shift)
+        offset = np.divide(_collapse(w * (mean - self.shift), mapping, n_groups), wsum,
+                           out=np.zeros(n_groups), where=wsum > 0)
+        new = self.shift + offset
         moved = self.recentred(new[mapping])
         return RegressionStats(
             {k: _collapse(v, mapping, n_groups) for k, v in moved.sums.items()}, self.shift, new
