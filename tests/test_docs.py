@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -79,3 +80,20 @@ def test_examples_run(script):
                          cwd=ROOT, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", sorted((ROOT / "examples").glob("*/run.py")),
+                         ids=lambda p: p.parent.name)
+def test_worked_examples_run(script, tmp_path):
+    if not (ROOT.parent / "shared" / "data").exists():
+        pytest.skip("the worked examples read ../shared/data")
+    out = tmp_path / "report"
+    res = subprocess.run([sys.executable, str(script), "--out", str(out)], capture_output=True,
+                         text=True, cwd=ROOT, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    for name in ("report.html", "audit.json", "audit.md", "audit.yaml"):
+        assert (out / name).stat().st_size > 0
+    record = json.loads((out / "audit.json").read_text())
+    assert record["assessment"]["groups"]
+    assert "README.md" in {p.name for p in script.parent.iterdir()}

@@ -1,0 +1,176 @@
+"""The audit runner: record content, guardrails, gates, atomic output, bad configs via the CLI."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+from sklearn.linear_model import LogisticRegression
+
+from scrutiny.audit import build_record, parse_config, run_audit
+from scrutiny.cli import main
+
+
+def _data(tmp_path: Path, n: int = 800) -> Path:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=n)
+    sex = rng.choice(["F", "M"], n)
+    y = (x + (sex == "M") * 0.5 + rng.normal(size=n) > 0.3).astype(int)
+    df = pd.DataFrame({
+        "x": x, "x2": rng.normal(size=n), "sex": sex, "region": rng.choice(["n", "s", "e"], n),
+        "label": y, "pred": (x > 0.2).astype(int), "score": 1 / (1 + np.exp(-x)),
+    })
+    path = tmp_path / "data.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def _config(**over) -> dict:
+    cfg = {
+        "title": "Test audit",
+        "context": {
+            "decision": "Who gets a call back", "affected": "Applicants",
+            "framing": "allocation", "fairness_goal": "errors", "intervention": "assistive",
+            "intervention_reach": "small_fraction", "labels_trusted": True,
+        },
+        "sensitive_features": [
+            {"column": "sex", "justification": "Protected characteristic under equality law."},
+            {"column": "region", "justification": "Regional offices serve different groups."},
+        ],
+        "stakeholders": [{"name": "A", "role": "owner"}],
+        "data": {"path": "data.csv", "y_true": "label", "y_pred": "pred", "y_score": "score"},
+        "assessment": {"n_boot": 200},
+    }
+    for k, v in over.items():
+        cfg[k] = v
+    return cfg
+
+
+def _write(tmp_path: Path, cfg: dict) -> Path:
+    path = tmp_path / "audit.yaml"
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    return path
+
+
+def test_record_content(tmp_path):
+    _data(tmp_path)
+    rec = build_record(parse_config(_config()), base_dir=tmp_path)
+    assert rec["schema_version"] == "1.0"
+    assert rec["recommendation"]["recommended"][0]["criterion"] == "recall_parity"
+    assert "true_positive_rate" in rec["assessment"]["metrics"]
+    assert rec["data"]["n_rows"] == 800
+    assert {g["features"]["sex"] for g in rec["assessment"]["groups"]} == {"F", "M"}
+    lows = [r["ci_difference"][0] for r in rec["ranking"] if r["ci_difference"]]
+    assert lows == sorted(lows, reverse=True)
+    assert rec["guardrails"] == []
+
+
+def test_guardrails(tmp_path):
+    _data(tmp_path)
+    cfg = _config(
+        sensitive_features=[{"column": "sex", "justification": "TODO"}],
+        assessment={"metrics": ["selection_rate"], "min_group_size": 500, "n_boot": 100},
+        mitigation={"applied": True},
+        stakeholders=[],
+    )
+    rec = build_record(parse_config(cfg), base_dir=tmp_path)
+    codes = {g["code"] for g in rec["guardrails"]}
+    assert {"single_metric", "weak_justification", "small_group",
+            "mitigation_before_assessment", "no_stakeholders"} <= codes
+    weak = next(g for g in rec["guardrails"] if g["code"] == "weak_justification")
+    assert weak["where"] == "sensitive_features[0].justification"
+
+
+def test_gates_and_check_command(tmp_path):
+    _data(tmp_path)
+    cfg = _config(gates=[
+        {"metric": "equal_opportunity", "max_difference": 0.0, "severity": "fail"},
+        {"metric": "selection_rate", "min_ratio": 0.0},
+    ])
+    path = _write(tmp_path, cfg)
+    res = CliRunner().invoke(main, ["audit", "check", str(path)])
+    assert res.exit_code == 1, res.output
+    assert "equal_opportunity: fail" in res.output
+    assert "selection_rate: pass" in res.output
+    cfg["gates"][0]["severity"] = "warn"
+    _write(tmp_path, cfg)
+    res = CliRunner().invoke(main, ["audit", "check", str(path)])
+    assert res.exit_code == 0, res.output
+    assert "equal_opportunity: warn" in res.output
+
+
+def test_check_reads_an_output_folder(tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "audit.json").write_text(json.dumps({"gates": [
+        {"metric": "m", "status": "fail", "severity": "fail", "detail": "x"}]}))
+    assert CliRunner().invoke(main, ["audit", "check", str(folder)]).exit_code == 1
+    (folder / "audit.json").write_text("{not json")
+    res = CliRunner().invoke(main, ["audit", "check", str(folder)])
+    assert res.exit_code == 2 and "not valid JSON" in res.output
+
+
+def test_model_from_skops_and_pickle_needs_trust(tmp_path):
+    import skops.io as sio
+
+    data = _data(tmp_path)
+    df = pd.read_csv(data)
+    model = LogisticRegression().fit(df[["x", "x2"]], df["label"])
+    sio.dump(model, tmp_path / "model.skops")
+    with (tmp_path / "model.pkl").open("wb") as fh:
+        pickle.dump(model, fh)
+    data_cfg = {"path": "data.csv", "y_true": "label",
+                "model": {"path": "model.skops", "features": ["x", "x2"]}}
+    rec = build_record(parse_config(_config(data=data_cfg)), base_dir=tmp_path)
+    assert rec["data"]["prediction_source"].startswith("model model.skops")
+    sr = {g["features"]["sex"]: g["metrics"]["selection_rate"]["value"]
+          for g in rec["assessment"]["by_feature"]["sex"]["groups"]}
+    pred = model.predict(df[["x", "x2"]])
+    assert sr["F"] == pytest.approx(pred[df["sex"] == "F"].mean())
+    data_cfg["model"] = {"path": "model.pkl", "format": "pickle", "features": ["x", "x2"]}
+    path = _write(tmp_path, _config(data=data_cfg))
+    out = tmp_path / "report"
+    res = CliRunner().invoke(main, ["audit", str(path), "--out", str(out), "--no-progress"])
+    assert res.exit_code == 2
+    assert "data.model.format" in res.output and "--trust" in res.output
+    assert not out.exists()
+    rec = build_record(parse_config(_config(data=data_cfg)), base_dir=tmp_path, trust=True)
+    assert rec["data"]["n_rows"] == 800
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda c: c.update(colour="blue"), "colour: unknown key"),
+        (lambda c: c["context"].update(labels_trusted="perhaps"), "context.labels_trusted"),
+        (lambda c: c["sensitive_features"][1].pop("justification"),
+         "sensitive_features[1].justification: required"),
+        (lambda c: c["sensitive_features"][0].update(column="gender"),
+         "sensitive_features[0].column: Column 'gender'"),
+        (lambda c: c["data"].update(y_true="lable"), "Did you mean 'label'"),
+        (lambda c: c["data"].update(path="missing.csv"), "data.path"),
+        (lambda c: c.update(data={"path": "data.csv", "y_true": "label",
+                                  "model": {"path": "broken.skops"}}), "data.model.path"),
+        (lambda c: c.update(gates=[{"metric": "nonsense", "max_difference": 0.1}]),
+         "gates[0].metric"),
+    ],
+)
+def test_bad_configs_exit_2_and_leave_no_output(tmp_path, mutate, message):
+    _data(tmp_path)
+    (tmp_path / "broken.skops").write_bytes(b"not a zip file")
+    cfg = _config()
+    mutate(cfg)
+    path = _write(tmp_path, cfg)
+    out = tmp_path / "report"
+    res = CliRunner().invoke(main, ["audit", str(path), "--out", str(out), "--no-progress"])
+    assert res.exit_code == 2, res.output
+    assert message in res.output
+    assert "Traceback" not in res.output
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".report")]
