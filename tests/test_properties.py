@@ -28,9 +28,13 @@ from hypothesis import strategies as st
 
 from scrutiny.fairness import METRICS, assess
 
+# Derandomized: the suite draws the same examples on every run, so that a red run always
+# means a change in the code, never a luckier draw. SCRUTINY_HYPOTHESIS_EXAMPLES and
+# SCRUTINY_HYPOTHESIS_RANDOM=1 widen the search when hunting for bugs.
 SETTINGS = settings(
     max_examples=int(os.environ.get("SCRUTINY_HYPOTHESIS_EXAMPLES", "50")),
     deadline=None,
+    derandomize=os.environ.get("SCRUTINY_HYPOTHESIS_RANDOM", "0") != "1",
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 RTOL = 1e-9
@@ -505,10 +509,10 @@ def test_intervals_contain_the_estimate(kind: str, data: Any) -> None:
 
 
 @pytest.mark.xfail(reason=WILSON_EDGE_BUG, strict=True)
-@settings(SETTINGS, derandomize=True)
+@settings(SETTINGS, derandomize=True)  # the known failure must be met on every run
 @given(data=st.data())
 def test_intervals_contain_the_estimate_at_the_edges(data: Any) -> None:
-    """The same for rates of exactly 0 or 1 (derandomized: the known failure is always met)."""
+    """The same for rates of exactly 0 or 1."""
     d = data.draw(datasets("binary"), label="data")
     _contained(run(d), edges=True)
 
@@ -550,3 +554,35 @@ def test_wilson_contains_a_rate_of_zero_or_one(level: float) -> None:
             if not 0.0 <= lo <= v <= hi <= 1.0:
                 bad.append((x, n, lo, hi))
     assert not bad, bad[:5]
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_r2_of_a_constant_outcome_is_undefined(weighted: bool) -> None:
+    """A group whose outcome does not vary has no R² (not a huge negative number)."""
+    y = [0.3, 0.3, 0.3, 1.0, 2.0, 3.5]
+    p = [0.2, 0.0, 0.3, 1.1, 2.2, 3.0]
+    w = [0.5, 1.7, 2.3, 1.0, 1.0, 1.0] if weighted else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = assess(y, p, sample_weight=w, sensitive_features=["a", "a", "a", "b", "b", "b"],
+                   task="regression", metrics=["r2"], min_group_size=0, n_boot=10)
+    assert math.isnan(r.groups[0].value("r2")), r.groups[0].value("r2")
+
+
+@pytest.mark.xfail(
+    reason="_auc_by_group (_stats.py) counts the negatives below each score block as a "
+    "difference of running sums over all groups (cum_neg - start_of), which is not exact "
+    "with weights: a perfectly ranked group gets AUC 1.0000000000000002 > 1, outside its "
+    "own interval [1, 1]",
+    strict=True,
+)
+def test_weighted_auc_stays_within_bounds() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = assess([0, 0, 0, 0, 1, 1, 0], y_score=[0, 0, 0, 0, 0.1, 0.25, 0],
+                   sample_weight=[0.25, 0.25, 0.25, 0.25, 0.25, 3.0, 0.05],
+                   sensitive_features=["a", "b", "a", "a", "a", "a", "a"], metrics=["roc_auc"],
+                   task="binary", min_group_size=0, n_boot=10)
+    v, ci = r.groups[0].value("roc_auc"), r.groups[0].ci("roc_auc")
+    assert v == 1.0  # every positive of the group scores above every negative
+    assert ci[0] <= v <= ci[1]

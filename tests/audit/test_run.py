@@ -13,7 +13,7 @@ import yaml
 from click.testing import CliRunner
 from sklearn.linear_model import LogisticRegression
 
-from scrutiny.audit import build_record, parse_config, run_audit
+from scrutiny.audit import build_record, parse_config
 from scrutiny.cli import main
 
 

@@ -102,7 +102,9 @@ class Comparer:
             f"{len(self.mismatches)} of {self.n} comparisons with {self.tool} differ "
             f"(tolerance {TOL}):\n  {shown}{more}"
         )
-        assert self.n >= min_checks, f"only {self.n} comparisons were made (expected >= {min_checks})"
+        assert self.n >= min_checks, (
+            f"only {self.n} comparisons were made (expected >= {min_checks})"
+        )
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -366,8 +368,8 @@ def key_of(row: Any, cols: Sequence[str]) -> tuple[Any, ...]:
 def group_masks(frame: pd.DataFrame, cols: Sequence[str]) -> dict[tuple[Any, ...], np.ndarray]:
     """Boolean row mask of every non-empty group of ``cols`` (computed with pandas)."""
     out = {}
-    for key, idx in frame.groupby(list(cols), sort=True).indices.items():
-        key = key if isinstance(key, tuple) else (key,)
+    for raw_key, idx in frame.groupby(list(cols), sort=True).indices.items():
+        key = raw_key if isinstance(raw_key, tuple) else (raw_key,)
         mask = np.zeros(len(frame), dtype=bool)
         mask[idx] = True
         out[tuple(str(k) for k in key)] = mask

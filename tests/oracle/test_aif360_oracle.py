@@ -154,13 +154,18 @@ def _levels(d: dict[str, Any], cols: tuple[str, ...]) -> list[tuple[tuple[str, .
 
 
 @pytest.mark.parametrize(("dataset", "weighting", "cols"), case_params())
-def test_classification_metric_by_group(dataset: str, weighting: str, cols: tuple[str, ...]) -> None:
+def test_classification_metric_by_group(
+    dataset: str, weighting: str, cols: tuple[str, ...]
+) -> None:
     """Every group's rates equal AIF360's, and the overall rates too."""
     prob = problem(dataset, weighting, cols)
     case = prob.case
     w = case.weight(weighting)
     result = run_assess(
-        case.y_true, case.y_pred, sensitive_features=case.frame[list(cols)], sample_weight=w,
+        case.y_true,
+        case.y_pred,
+        sensitive_features=case.frame[list(cols)],
+        sample_weight=w,
         metrics=["count", *SCRUTINY_METRICS],
     )
     cmp = Comparer("aif360")
@@ -174,8 +179,11 @@ def test_classification_metric_by_group(dataset: str, weighting: str, cols: tupl
             for aif_name, mine in RATES.items():
                 cmp.check(row.value(mine), _rate(m, aif_name, True), f"{label} {aif_name}")
             if not prob.weighted:  # AIF360 counts weighted instances; scrutiny counts rows
-                cmp.check(row.count, _aif(lambda m=m: m.num_instances(privileged=True)),
-                          f"{label} num_instances")
+                cmp.check(
+                    row.count,
+                    _aif(lambda m=m: m.num_instances(privileged=True)),
+                    f"{label} num_instances",
+                )
     # overall (privileged=None)
     m = prob.own(prob.group(key_of(result.groups[0], cols), cols))
     for aif_name, mine in RATES.items():
@@ -214,8 +222,12 @@ def test_reference_disparities(dataset: str, weighting: str, cols: tuple[str, ..
     case = prob.case
     w = case.weight(weighting)
     result = run_assess(
-        case.y_true, case.y_pred, sensitive_features=case.frame[list(cols)], sample_weight=w,
-        metrics=SCRUTINY_METRICS, reference=_reference(case, cols),
+        case.y_true,
+        case.y_pred,
+        sensitive_features=case.frame[list(cols)],
+        sample_weight=w,
+        metrics=SCRUTINY_METRICS,
+        reference=_reference(case, cols),
     )
     d = result.to_dict(include_tests=False)
     cmp = Comparer("aif360")
@@ -238,10 +250,16 @@ def test_reference_disparities(dataset: str, weighting: str, cols: tuple[str, ..
                 # AIF360 needs disjoint groups: the reference against itself is 0 and 1
                 for aif_name, mine in RATES.items():
                     v = _rate(own_ref, aif_name, True)
-                    cmp.check(to_ref[mine]["difference"], 0.0 if _defined(v) else math.nan,
-                              f"{label} difference({aif_name}) of the reference itself")
-                    cmp.check(to_ref[mine]["ratio"], 1.0 if _defined(v) and v != 0 else math.nan,
-                              f"{label} ratio({aif_name}) of the reference itself")
+                    cmp.check(
+                        to_ref[mine]["difference"],
+                        0.0 if _defined(v) else math.nan,
+                        f"{label} difference({aif_name}) of the reference itself",
+                    )
+                    cmp.check(
+                        to_ref[mine]["ratio"],
+                        1.0 if _defined(v) and v != 0 else math.nan,
+                        f"{label} ratio({aif_name}) of the reference itself",
+                    )
                 continue
             m = prob.metric(prob.group(key, lcols), priv)
             values = {}
@@ -275,47 +293,81 @@ def test_reference_disparities(dataset: str, weighting: str, cols: tuple[str, ..
             fpr_d = to_ref["false_positive_rate"]["difference"]
             ppv_d = to_ref["precision"]["difference"]
             for_d = to_ref["false_omission_rate"]["difference"]
-            odds_ok = all(_defined(v) for v in (*values["true_positive_rate"],
-                                                *values["false_positive_rate"]))
-            pv_ok = all(_defined(v) for v in (*values["precision"],
-                                              *values["false_omission_rate"]))
+            odds_ok = all(
+                _defined(v) for v in (*values["true_positive_rate"], *values["false_positive_rate"])
+            )
+            pv_ok = all(_defined(v) for v in (*values["precision"], *values["false_omission_rate"]))
             if odds_ok:
-                cmp.check(tpr_d, _aif(m.equal_opportunity_difference),
-                          f"{label} equal_opportunity_difference")
-                cmp.check(0.5 * (fpr_d + tpr_d), _aif(m.average_odds_difference),
-                          f"{label} average_odds_difference")
-                cmp.check(0.5 * (abs(fpr_d) + abs(tpr_d)), _aif(m.average_abs_odds_difference),
-                          f"{label} average_abs_odds_difference")
-                cmp.check(max(abs(fpr_d), abs(tpr_d)), _aif(m.equalized_odds_difference),
-                          f"{label} equalized_odds_difference")
+                cmp.check(
+                    tpr_d,
+                    _aif(m.equal_opportunity_difference),
+                    f"{label} equal_opportunity_difference",
+                )
+                cmp.check(
+                    0.5 * (fpr_d + tpr_d),
+                    _aif(m.average_odds_difference),
+                    f"{label} average_odds_difference",
+                )
+                cmp.check(
+                    0.5 * (abs(fpr_d) + abs(tpr_d)),
+                    _aif(m.average_abs_odds_difference),
+                    f"{label} average_abs_odds_difference",
+                )
+                cmp.check(
+                    max(abs(fpr_d), abs(tpr_d)),
+                    _aif(m.equalized_odds_difference),
+                    f"{label} equalized_odds_difference",
+                )
             else:
-                cmp.check_true(tpr_d is None or fpr_d is None,
-                               f"{label}: an odds component is undefined but scrutiny has both")
+                cmp.check_true(
+                    tpr_d is None or fpr_d is None,
+                    f"{label}: an odds component is undefined but scrutiny has both",
+                )
             if pv_ok:
-                cmp.check(0.5 * (ppv_d + for_d), _aif(m.average_predictive_value_difference),
-                          f"{label} average_predictive_value_difference")
+                cmp.check(
+                    0.5 * (ppv_d + for_d),
+                    _aif(m.average_predictive_value_difference),
+                    f"{label} average_predictive_value_difference",
+                )
         # the aggregate over groups: largest |difference| and smallest ratio to the reference
         for mine in SCRUTINY_METRICS:
             exp_d = max(abs_diffs[mine]) if abs_diffs[mine] else math.nan
             exp_r = min(ratios[mine]) if ratios[mine] else math.nan
-            cmp.check(result.difference(mine, method="to_reference", feature=feature), exp_d,
-                      f"[{lcols}] difference({mine}, to_reference)")
-            cmp.check(result.ratio(mine, method="to_reference", feature=feature), exp_r,
-                      f"[{lcols}] ratio({mine}, to_reference)")
+            cmp.check(
+                result.difference(mine, method="to_reference", feature=feature),
+                exp_d,
+                f"[{lcols}] difference({mine}, to_reference)",
+            )
+            cmp.check(
+                result.ratio(mine, method="to_reference", feature=feature),
+                exp_r,
+                f"[{lcols}] ratio({mine}, to_reference)",
+            )
     cmp.finish(min_checks=50)
 
 
 @pytest.mark.parametrize(("dataset", "weighting", "cols"), case_params(PAIRS))
-def test_reference_as_tuple_equals_dict(dataset: str, weighting: str, cols: tuple[str, ...]) -> None:
+def test_reference_as_tuple_equals_dict(
+    dataset: str, weighting: str, cols: tuple[str, ...]
+) -> None:
     """An intersectional reference given as a tuple picks the same group as the dict form."""
     case = load_case(dataset)
     w = case.weight(weighting)
     common = dict(sample_weight=w, metrics=["selection_rate", "true_positive_rate"])
-    a = run_assess(case.y_true, case.y_pred, sensitive_features=case.frame[list(cols)],
-                   reference=_reference(case, cols), **common).to_dict(include_tests=False)
-    b = run_assess(case.y_true, case.y_pred, sensitive_features=case.frame[list(cols)],
-                   reference=tuple(case.reference[c] for c in cols),
-                   **common).to_dict(include_tests=False)
+    a = run_assess(
+        case.y_true,
+        case.y_pred,
+        sensitive_features=case.frame[list(cols)],
+        reference=_reference(case, cols),
+        **common,
+    ).to_dict(include_tests=False)
+    b = run_assess(
+        case.y_true,
+        case.y_pred,
+        sensitive_features=case.frame[list(cols)],
+        reference=tuple(case.reference[c] for c in cols),
+        **common,
+    ).to_dict(include_tests=False)
     assert [g["to_reference"] for g in a["groups"]] == [g["to_reference"] for g in b["groups"]]
 
 
@@ -327,8 +379,8 @@ def test_aif360_zero_convention_is_what_the_oracle_assumes() -> None:
     )
     pred = truth.copy(deepcopy=True)
     pred.labels = np.zeros((4, 1))
-    m = aif_metrics.ClassificationMetric(truth, pred, unprivileged_groups=[{"a": 0.0}],
-                                         privileged_groups=[{"a": 1.0}])
+    m = aif_metrics.ClassificationMetric(
+        truth, pred, unprivileged_groups=[{"a": 0.0}], privileged_groups=[{"a": 1.0}]
+    )
     assert m.positive_predictive_value(privileged=False) == 0.0
     assert m.num_pred_positives(privileged=False) == 0.0
-

@@ -96,9 +96,7 @@ def _compare_level(
 ) -> None:
     by_group = mf.by_group
     # Fairlearn lists every combination of categories; empty ones are all-NaN
-    present = {
-        _fl_key(k): row for k, row in by_group.iterrows() if not pd.isna(row["count"])
-    }
+    present = {_fl_key(k): row for k, row in by_group.iterrows() if not pd.isna(row["count"])}
     mine = {key_of(r, cols): r for r in rows}
     cmp.check_true(
         set(mine) == set(present),
@@ -150,7 +148,10 @@ def test_metricframe_by_group_and_disparities(
     case = load_case(dataset)
     w = case.weight(weighting)
     result = run_assess(
-        case.y_true, case.y_pred, sensitive_features=case.frame[list(cols)], sample_weight=w,
+        case.y_true,
+        case.y_pred,
+        sensitive_features=case.frame[list(cols)],
+        sample_weight=w,
         metrics="all",
     )
     expected_metrics = {"count", *_oracles()}
@@ -167,15 +168,26 @@ def test_oracles_see_undefined_groups() -> None:
     case = load_case("german")
     mf = metric_frame("german", "none", ("sex", "age_group", "foreign_worker"))
     result = run_assess(
-        case.y_true, case.y_pred,
-        sensitive_features=case.frame[["sex", "age_group", "foreign_worker"]], metrics="all",
+        case.y_true,
+        case.y_pred,
+        sensitive_features=case.frame[["sex", "age_group", "foreign_worker"]],
+        metrics="all",
     )
     cmp = Comparer("fairlearn")
-    _compare_level(cmp, result, result.groups, mf, ("sex", "age_group", "foreign_worker"), None,
-                   "[sex x age_group x foreign_worker]")
+    _compare_level(
+        cmp,
+        result,
+        result.groups,
+        mf,
+        ("sex", "age_group", "foreign_worker"),
+        None,
+        "[sex x age_group x foreign_worker]",
+    )
     cmp.finish(min_checks=50)
     undefined = [
-        (g.features, m) for g in result.groups for m in result.metrics
+        (g.features, m)
+        for g in result.groups
+        for m in result.metrics
         if m != "count" and math.isnan(g.value(m))
     ]
     assert undefined, "expected some undefined per-group metric in German credit's tiny groups"
@@ -213,8 +225,7 @@ def test_named_disparity_functions(
     yt = case.y_true
     mf = metric_frame(dataset, weighting, cols)
     both_classes = bool(
-        mf.by_group["true_positive_rate"].dropna().size
-        == mf.by_group["count"].dropna().size
+        mf.by_group["true_positive_rate"].dropna().size == mf.by_group["count"].dropna().size
         and mf.by_group["false_positive_rate"].dropna().size == mf.by_group["count"].dropna().size
     )
     cmp = Comparer("fairlearn")
@@ -244,7 +255,10 @@ def test_criteria_match_fairlearn(dataset: str, weighting: str) -> None:
     for cols in PAIRS[dataset]:
         mf = metric_frame(dataset, weighting, cols)
         result = run_assess(
-            case.y_true, case.y_pred, sensitive_features=case.frame[list(cols)], sample_weight=w,
+            case.y_true,
+            case.y_pred,
+            sensitive_features=case.frame[list(cols)],
+            sample_weight=w,
             metrics="all",
         )
         diff, ratio = mf.difference(), mf.ratio()
@@ -284,7 +298,9 @@ def test_ratio_conventions_where_fairlearn_divides_zero_by_zero() -> None:
     g = np.array(list("aaaabbbb"))
     mf = fairlearn_metrics.MetricFrame(
         metrics={"false_positive_rate": fairlearn_metrics.false_positive_rate},
-        y_true=yt, y_pred=yt, sensitive_features=g,
+        y_true=yt,
+        y_pred=yt,
+        sensitive_features=g,
     )
     r = run_assess(yt, yt, sensitive_features=g, metrics=["false_positive_rate"])
     assert mf.group_max()["false_positive_rate"] == 0
@@ -309,13 +325,17 @@ def test_named_functions_differ_from_fairlearn_only_through_undefined_rates() ->
     assert mf.by_group["false_positive_rate"].dropna().size < mf.by_group["count"].dropna().size
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        theirs = fairlearn_metrics.equalized_odds_difference(case.y_true, case.y_pred,
-                                                             sensitive_features=sf)
+        theirs = fairlearn_metrics.equalized_odds_difference(
+            case.y_true, case.y_pred, sensitive_features=sf
+        )
     ours = equalized_odds_difference(case.y_true, case.y_pred, sensitive_features=sf)
     assert theirs > ours
     cmp = Comparer("fairlearn")
-    cmp.check(ours, _guarded_named("equalized_odds_difference", mf, "between_groups"),
-              "equalized_odds_difference [defined groups]")
+    cmp.check(
+        ours,
+        _guarded_named("equalized_odds_difference", mf, "between_groups"),
+        "equalized_odds_difference [defined groups]",
+    )
     cmp.finish()
 
 
@@ -325,8 +345,14 @@ def test_values_do_not_depend_on_intervals() -> None:
     cols = ("sex", "age_group")
     w = case.weight("random")
     result = run_assess(
-        case.y_true, case.y_pred, sensitive_features=case.frame[list(cols)], sample_weight=w,
-        metrics="all", ci=0.95, n_boot=50, random_state=0,
+        case.y_true,
+        case.y_pred,
+        sensitive_features=case.frame[list(cols)],
+        sample_weight=w,
+        metrics="all",
+        ci=0.95,
+        n_boot=50,
+        random_state=0,
     )
     cmp = Comparer("fairlearn")
     for lcols, rows, feature in levels_of(result, cols):
@@ -349,7 +375,11 @@ def test_dataframe_inputs_match_metricframe(backend: str) -> None:
             data = data.lazy()
     cols = ("sex", "race")
     result = run_assess(
-        "y_true", "y_pred", data=data, sensitive_features=list(cols), sample_weight="w",
+        "y_true",
+        "y_pred",
+        data=data,
+        sensitive_features=list(cols),
+        sample_weight="w",
         metrics="all",
     )
     cmp = Comparer("fairlearn")

@@ -27,7 +27,6 @@ import pytest
 
 from .conftest import (
     GERMAN_NUMERIC,
-    PAIRS,
     BinaryCase,
     Comparer,
     binary_oracles,
@@ -59,11 +58,18 @@ def _quiet(fn: Any, *args: Any, **kwargs: Any) -> float:
         return float(fn(*args, **kwargs))
 
 
-def _check_groups(cmp: Comparer, rows: list[Any], masks: dict[tuple[Any, ...], np.ndarray],
-                  cols: tuple[str, ...], label: str) -> dict[tuple[Any, ...], Any]:
+def _check_groups(
+    cmp: Comparer,
+    rows: list[Any],
+    masks: dict[tuple[Any, ...], np.ndarray],
+    cols: tuple[str, ...],
+    label: str,
+) -> dict[tuple[Any, ...], Any]:
     mine = {key_of(r, cols): r for r in rows}
-    cmp.check_true(set(mine) == set(masks),
-                   f"{label}: groups differ: scrutiny {sorted(mine)} vs pandas {sorted(masks)}")
+    cmp.check_true(
+        set(mine) == set(masks),
+        f"{label}: groups differ: scrutiny {sorted(mine)} vs pandas {sorted(masks)}",
+    )
     return mine
 
 
@@ -81,8 +87,9 @@ def ece_reference(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> float:
         in_bin = bins == b
         wb = w[in_bin].sum()
         if wb > 0:
-            gap = abs(np.average(y[in_bin], weights=w[in_bin])
-                      - np.average(s[in_bin], weights=w[in_bin]))
+            gap = abs(
+                np.average(y[in_bin], weights=w[in_bin]) - np.average(s[in_bin], weights=w[in_bin])
+            )
             ece += wb / total * gap
     return ece
 
@@ -102,8 +109,11 @@ def test_score_metrics(dataset: str, weighting: str, cols: tuple[str, ...]) -> N
     case = load_case(dataset)
     w = case.weight(weighting)
     result = run_assess(
-        case.y_true, sensitive_features=case.frame[list(cols)], y_score=case.y_score,
-        sample_weight=w, metrics=["roc_auc", "brier", "ece"],
+        case.y_true,
+        sensitive_features=case.frame[list(cols)],
+        y_score=case.y_score,
+        sample_weight=w,
+        metrics=["roc_auc", "brier", "ece"],
     )
     cmp = Comparer("scikit-learn")
     for lcols, rows, _ in levels_of(result, cols):
@@ -112,8 +122,9 @@ def test_score_metrics(dataset: str, weighting: str, cols: tuple[str, ...]) -> N
         for key, mask in masks.items():
             if key not in mine:
                 continue
-            ref = score_reference(case.y_true[mask], case.y_score[mask],
-                                  None if w is None else w[mask])
+            ref = score_reference(
+                case.y_true[mask], case.y_score[mask], None if w is None else w[mask]
+            )
             cmp.check(mine[key].count, int(mask.sum()), f"[{lcols}] {key} count")
             for name, value in ref.items():
                 cmp.check(mine[key].value(name), value, f"[{lcols}] {key} {name}")
@@ -133,8 +144,13 @@ def test_score_metrics_on_tied_and_tiny_groups() -> None:
     g[tiny] = "tiny_positive_only"
     g[np.flatnonzero(case.y_true == 0)[:1]] = "one_row"
     for w in (None, rng.uniform(0.1, 5.0, case.n)):
-        result = run_assess(case.y_true, sensitive_features=pd.Series(g, name="g"), y_score=s,
-                            sample_weight=w, metrics=["roc_auc", "brier", "ece"])
+        result = run_assess(
+            case.y_true,
+            sensitive_features=pd.Series(g, name="g"),
+            y_score=s,
+            sample_weight=w,
+            metrics=["roc_auc", "brier", "ece"],
+        )
         cmp = Comparer("scikit-learn")
         for row in result.groups:
             mask = g == row.features["g"]
@@ -150,16 +166,20 @@ def test_score_metrics_on_tied_and_tiny_groups() -> None:
 
 
 @functools.cache
-def regression_case(name: str) -> tuple[BinaryCase, np.ndarray, np.ndarray, list[tuple[str, ...]],
-                                        dict[str, np.ndarray | None]]:
+def regression_case(
+    name: str,
+) -> tuple[BinaryCase, np.ndarray, np.ndarray, list[tuple[str, ...]], dict[str, np.ndarray | None]]:
     """(case, y_true, y_pred, feature sets, weightings) of a regression problem on real data."""
     if name == "adult_hours":
         case = load_case("adult")
         raw = case.raw
         x = raw[["age", "education_num", "capital_gain", "capital_loss"]].to_numpy(float)
         y = raw["hours_per_week"].to_numpy()
-        weightings = {"none": None, "random": random_weights(case.n),
-                      "fnlwgt": case.extra_weights["fnlwgt"]}
+        weightings = {
+            "none": None,
+            "random": random_weights(case.n),
+            "fnlwgt": case.extra_weights["fnlwgt"],
+        }
         sets = [("sex",), ("race",), ("sex", "race")]
     else:  # german credit amount, in thousands of DM
         # In DM the MSE is about 4e6, where one unit in the last place is 4.7e-10: an
@@ -179,20 +199,29 @@ def regression_case(name: str) -> tuple[BinaryCase, np.ndarray, np.ndarray, list
 
 def regression_reference(y: np.ndarray, p: np.ndarray, w: np.ndarray | None) -> dict[str, float]:
     """scikit-learn's regression metrics of one group (weighted mean for mean_prediction)."""
+    r2 = _quiet(skm.r2_score, y, p, sample_weight=w, force_finite=False)
+    used = y if w is None else y[np.asarray(w) > 0]
+    if used.size and np.all(used == used[0]):
+        # scikit-learn documents R² of a constant y_true as NaN / -inf (force_finite=False),
+        # but its weighted mean of a constant need not round back to that constant: the
+        # denominator is then a rounding residue and R² something like -6e25. Use the
+        # documented value.
+        r2 = math.nan
     return {
         "mean_prediction": float(np.average(p, weights=w)),
         "mae": _quiet(skm.mean_absolute_error, y, p, sample_weight=w),
         "mse": _quiet(skm.mean_squared_error, y, p, sample_weight=w),
         "rmse": _quiet(skm.root_mean_squared_error, y, p, sample_weight=w),
-        # force_finite=False: a constant outcome gives NaN / -inf rather than 1 / 0
-        "r2": _quiet(skm.r2_score, y, p, sample_weight=w, force_finite=False),
+        "r2": r2,
     }
 
 
 REGRESSION_PARAMS = [
     pytest.param(name, wt, id=f"{name}-{wt}")
-    for name, wts in (("adult_hours", ("none", "random", "fnlwgt")),
-                      ("german_amount", ("none", "random")))
+    for name, wts in (
+        ("adult_hours", ("none", "random", "fnlwgt")),
+        ("german_amount", ("none", "random")),
+    )
     for wt in wts
 ]
 
@@ -203,8 +232,14 @@ def test_regression_metrics(name: str, weighting: str) -> None:
     w = weightings[weighting]
     cmp = Comparer("scikit-learn")
     for cols in sets:
-        result = run_assess(y, pred, sensitive_features=case.frame[list(cols)], sample_weight=w,
-                            task="regression", metrics="all")
+        result = run_assess(
+            y,
+            pred,
+            sensitive_features=case.frame[list(cols)],
+            sample_weight=w,
+            task="regression",
+            metrics="all",
+        )
         assert result.task == "regression"
         assert set(result.metrics) == {"count", "mean_prediction", "mae", "mse", "rmse", "r2"}
         for lcols, rows, _ in levels_of(result, cols):
@@ -232,8 +267,15 @@ def test_regression_from_dataframe_columns(backend: str) -> None:
         pl = pytest.importorskip("polars")
         data = pl.from_pandas(df).lazy()
     cols = ("sex", "race")
-    result = run_assess("y_true", "y_pred", data=data, sensitive_features=list(cols),
-                        sample_weight="w", task="regression", metrics="all")
+    result = run_assess(
+        "y_true",
+        "y_pred",
+        data=data,
+        sensitive_features=list(cols),
+        sample_weight="w",
+        task="regression",
+        metrics="all",
+    )
     w = weightings["fnlwgt"]
     cmp = Comparer("scikit-learn")
     for lcols, rows, _ in levels_of(result, cols):
@@ -255,7 +297,9 @@ def test_regression_groups_far_apart(weighted: bool) -> None:
 
     A variance taken as ``E[(y - c)^2] - E[y - c]^2`` about one global constant
     ``c`` loses ``((group mean - c) / sd)^2`` units in the last place; here the
-    group means are 10^5 standard deviations apart.
+    group means are 10^5 standard deviations apart. One group's outcome is
+    constant: its R² must be undefined (scikit-learn: -inf with
+    ``force_finite=False``), not a huge negative number from a rounding residue.
     """
     rng = np.random.default_rng(5)
     n = 4000
@@ -263,11 +307,14 @@ def test_regression_groups_far_apart(weighted: bool) -> None:
     h = rng.choice(["x", "y"], size=n).astype(object)
     mu = np.select([g == "a", g == "b"], [0.0, 1e4], -3e3) + np.where(h == "x", 0.0, 5.0)
     y = mu + rng.normal(0.0, 0.1, n)
+    # group "c" has a constant outcome (R² undefined) in both of its intersections too
+    y[g == "c"] = -2987.654321
     pred = mu + 0.7 * (y - mu) + rng.normal(0.0, 0.05, n)
     w = rng.uniform(0.25, 4.0, n) if weighted else None
     frame = pd.DataFrame({"g": g, "h": h})
-    result = run_assess(y, pred, sensitive_features=frame, sample_weight=w, task="regression",
-                        metrics="all")
+    result = run_assess(
+        y, pred, sensitive_features=frame, sample_weight=w, task="regression", metrics="all"
+    )
     cmp = Comparer("scikit-learn")
     for lcols, rows, _ in levels_of(result, ("g", "h")):
         masks = group_masks(frame, lcols)
@@ -279,6 +326,14 @@ def test_regression_groups_far_apart(weighted: bool) -> None:
     for metric, value in regression_reference(y, pred, w).items():
         cmp.check(result.overall[metric][0], value, f"overall {metric}")
     cmp.finish(min_checks=50)
+    constant = [
+        r
+        for lcols, rows, _ in levels_of(result, ("g", "h"))
+        for r in rows
+        if r.features.get("g") == "c"
+    ]
+    assert len(constant) == 3
+    assert all(math.isnan(r.value("r2")) for r in constant)
 
 
 # --------------------------------------------------------------------------- multiclass
@@ -290,8 +345,9 @@ def _oracles() -> dict[str, Any]:
 
 
 @functools.cache
-def multiclass_case(name: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray,
-                                        list[tuple[str, ...]]]:
+def multiclass_case(
+    name: str,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[tuple[str, ...]]]:
     """(sensitive frame, y_true, y_pred, feature sets) of a multiclass problem."""
     if name == "synthetic":
         rng = np.random.default_rng(11)
@@ -316,14 +372,16 @@ def multiclass_case(name: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray,
     raw = case.raw
     x = raw[list(GERMAN_NUMERIC)].to_numpy(float)
     y = raw["job"].to_numpy(dtype=object)
-    model = make_pipeline(StandardScaler(), linear_model.LogisticRegression(
-        random_state=0, max_iter=2000))
+    model = make_pipeline(
+        StandardScaler(), linear_model.LogisticRegression(random_state=0, max_iter=2000)
+    )
     pred = model.fit(x, y).predict(x).astype(object)
     return case.frame, y, pred, [("sex",), ("sex", "age_group")]
 
 
-def multiclass_reference(y: np.ndarray, p: np.ndarray, w: np.ndarray | None,
-                         classes: list[Any]) -> dict[str, float]:
+def multiclass_reference(
+    y: np.ndarray, p: np.ndarray, w: np.ndarray | None, classes: list[Any]
+) -> dict[str, float]:
     """Accuracy and every one-vs-rest rate of one group, from scikit-learn / Fairlearn."""
     out = {"accuracy": _quiet(skm.accuracy_score, y, p, sample_weight=w)}
     for c in classes:
@@ -332,10 +390,18 @@ def multiclass_reference(y: np.ndarray, p: np.ndarray, w: np.ndarray | None,
         for metric, fn in _oracles().items():
             out[f"{metric}[{c}]"] = _quiet(fn, yt, yp, sample_weight=w)
     # an independent one-vs-rest cross-check: per-class recall / precision of the multiclass call
-    recall = _quiet_array(skm.recall_score, y, p, labels=classes, average=None, sample_weight=w,
-                          zero_division=np.nan)
-    precision = _quiet_array(skm.precision_score, y, p, labels=classes, average=None,
-                             sample_weight=w, zero_division=np.nan)
+    recall = _quiet_array(
+        skm.recall_score, y, p, labels=classes, average=None, sample_weight=w, zero_division=np.nan
+    )
+    precision = _quiet_array(
+        skm.precision_score,
+        y,
+        p,
+        labels=classes,
+        average=None,
+        sample_weight=w,
+        zero_division=np.nan,
+    )
     for i, c in enumerate(classes):
         out[f"_recall[{c}]"] = recall[i]
         out[f"_precision[{c}]"] = precision[i]
@@ -365,8 +431,14 @@ def test_multiclass_one_vs_rest(name: str, weighting: str) -> None:
     classes = sorted(set(y) | set(pred))
     cmp = Comparer("scikit-learn")
     for cols in sets:
-        result = run_assess(y, pred, sensitive_features=frame[list(cols)], sample_weight=w,
-                            task="multiclass", metrics="all")
+        result = run_assess(
+            y,
+            pred,
+            sensitive_features=frame[list(cols)],
+            sample_weight=w,
+            task="multiclass",
+            metrics="all",
+        )
         assert result.task == "multiclass"
         assert [str(c) for c in result.classes] == [str(c) for c in classes]
         expected_names = {"count", "accuracy"} | {
@@ -381,8 +453,9 @@ def test_multiclass_one_vs_rest(name: str, weighting: str) -> None:
                     continue
                 row = mine[key]
                 cmp.check(row.count, int(mask.sum()), f"[{lcols}] {key} count")
-                ref = multiclass_reference(y[mask], pred[mask], None if w is None else w[mask],
-                                           classes)
+                ref = multiclass_reference(
+                    y[mask], pred[mask], None if w is None else w[mask], classes
+                )
                 for metric, value in ref.items():
                     if metric.startswith("_recall"):
                         mine_v = row.value(metric.replace("_recall", "true_positive_rate"))
@@ -408,4 +481,3 @@ def test_multiclass_tiny_group_has_undefined_rates() -> None:
     assert math.isnan(tiny.value("true_positive_rate[high]"))
     assert math.isnan(tiny.value("precision[high]"))
     assert tiny.value("false_positive_rate[high]") == 0.0
-

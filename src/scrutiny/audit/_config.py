@@ -19,6 +19,7 @@ from scrutiny.exceptions import ConfigError
 SCHEMA_VERSION = "1.0"
 
 NonEmpty = Annotated[str, Field(min_length=1)]
+Concern = Literal["everyone", "intervened", "not_intervened", "in_need", "not_in_need"]
 
 
 class _Model(BaseModel):
@@ -59,9 +60,7 @@ class Context(_Model):
         None, description="For assistive interventions: can it reach only a small fraction of "
         "those in need, or most of them?"
     )
-    concern: Literal["everyone", "intervened", "not_intervened", "in_need", "not_in_need"] | None = (
-        Field(None, description="Among whom predictive equity matters most.")
-    )
+    concern: Concern | None = Field(None, description="Among whom predictive equity matters most.")
     costlier_error: Literal["false_positive", "false_negative", "equal", "unsure"] = "unsure"
     costlier_error_for: str | None = Field(
         None, description="Who bears the costlier error, in the team's words."

@@ -334,7 +334,8 @@ def _concern_default(b: _Builder, c: Context, assumed: str) -> None:
     else:
         allowed = PUNITIVE_CONCERNS if c.intervention == "punitive" else ASSISTIVE_CONCERNS
         b.rec.caveats.append(
-            f"The concern {c.concern!r} does not apply to a {c.intervention} intervention "
+            f"The concern {c.concern!r} does not apply to "
+            f"{'an' if c.intervention == 'assistive' else 'a'} {c.intervention} intervention "
             f"(expected one of {', '.join(allowed)}); the recommendation assumes {assumed}."
         )
 
@@ -437,9 +438,8 @@ def _reject_rest(b: _Builder, c: Context) -> None:
         if crit in reasons:
             b.reject(crit, reasons[crit])
         else:
-            primary = b.rec.recommended[0].label if b.rec.recommended else "another criterion"
             b.reject(
                 crit,
-                f"It {CRITERION_QUESTION[crit]}: a different question from yours. For this "
-                f"context the fairness tree points to {primary}.",
+                f"It {CRITERION_QUESTION[crit]}: a different question from the one your "
+                "answers lead to in the fairness tree.",
             )

@@ -102,9 +102,8 @@ def _check_columns(config: AuditConfig, columns: list[str]) -> None:
         "data.y_score": src.y_score,
         "data.sample_weight": src.sample_weight,
     }
-    wanted.update(
-        {f"sensitive_features[{i}].column": f.column for i, f in enumerate(config.sensitive_features)}
-    )
+    for i, f in enumerate(config.sensitive_features):
+        wanted[f"sensitive_features[{i}].column"] = f.column
     if src.model and src.model.features:
         wanted.update({f"data.model.features[{i}]": c for i, c in enumerate(src.model.features)})
     for where, col in wanted.items():
@@ -116,7 +115,7 @@ def _check_columns(config: AuditConfig, columns: list[str]) -> None:
 
 def _load_model(config: AuditConfig, base: Path, *, trust: bool) -> Any:
     m = config.data.model
-    assert m is not None  # noqa: S101 - checked by the caller
+    assert m is not None
     path = Path(m.path)
     if not path.is_absolute():
         path = base / path
@@ -135,7 +134,7 @@ def _load_model(config: AuditConfig, base: Path, *, trust: bool) -> Any:
 
         try:
             with path.open("rb") as fh:
-                return pickle.load(fh)  # noqa: S301 - explicitly trusted by the user
+                return pickle.load(fh)
         except Exception as exc:
             msg = f"data.model.path: {str(path)!r} could not be unpickled ({exc})."
             raise ConfigError(msg) from None
@@ -165,7 +164,7 @@ def _predict(config: AuditConfig, model: Any, table: Any) -> tuple[Any, str, str
     import pyarrow as pa
 
     m = config.data.model
-    assert m is not None  # noqa: S101
+    assert m is not None
     features = m.features or [str(c) for c in getattr(model, "feature_names_in_", [])]
     if not features:
         msg = (

@@ -48,10 +48,12 @@ def main(debug: bool) -> None:
 def _register() -> None:
     from scrutiny.cli.assess import assess_command
     from scrutiny.cli.audit import audit_group, demo_command
+    from scrutiny.cli.init import init_command
 
     main.add_command(assess_command)
     main.add_command(audit_group)
     main.add_command(demo_command)
+    main.add_command(init_command)
 
 
 _register()

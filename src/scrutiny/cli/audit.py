@@ -15,6 +15,7 @@ class DefaultRunGroup(click.Group):
     """``scrutiny audit CONFIG`` means ``scrutiny audit run CONFIG``."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Insert ``run`` when the first argument is not a subcommand."""
         if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
             args = ["run", *args]
         return super().parse_args(ctx, args)

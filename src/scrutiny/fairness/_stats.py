@@ -292,6 +292,18 @@ class RegressionStats:
         y0 = y_true - shift
         ysum = _bincount(codes, y0 if weight is None else y0 * weight, n_groups)
         center = shift + np.divide(ysum, w, out=np.zeros(n_groups), where=w > 0)
+        # a group whose (positively weighted) outcomes are all equal is centred exactly on
+        # that value: its centred moments, hence its variance, are then exactly zero (and R²
+        # undefined) instead of a rounding residue
+        member = np.zeros(n_groups)
+        if weight is None:
+            member[codes] = y_true
+            spread = _bincount(codes, np.abs(y_true - member[codes]), n_groups)
+        else:
+            pos = weight > 0
+            member[codes[pos]] = y_true[pos]
+            spread = _bincount(codes, weight * np.abs(y_true - member[codes]), n_groups)
+        center = np.where((spread == 0) & (w > 0), member, center)
         sums = {
             k: _bincount(codes, v, n_groups)
             for k, v in cls.row_moments(y_true, y_pred, weight, center[codes]).items()
@@ -342,6 +354,14 @@ class RegressionStats:
         offset = np.divide(_collapse(w * (mean - self.shift), mapping, n_groups), wsum,
                            out=np.zeros(n_groups), where=wsum > 0)
         new = self.shift + offset
+        # where every (weighted) member group has the same centre, keep it exactly: constant
+        # groups then stay exactly constant when pooled
+        used = w > 0
+        lo = np.full(n_groups, np.inf)
+        hi = np.full(n_groups, -np.inf)
+        np.minimum.at(lo, mapping[used], c[used])
+        np.maximum.at(hi, mapping[used], c[used])
+        new = np.where(lo == hi, lo, new)
         moved = self.recentred(new[mapping])
         return RegressionStats(
             {k: _collapse(v, mapping, n_groups) for k, v in moved.sums.items()}, self.shift, new
