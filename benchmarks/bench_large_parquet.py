@@ -4,7 +4,8 @@ A Parquet file (default 100M rows: two int8 sensitive columns with 3 x 4
 categories, bool ``y_true`` / ``y_pred``) is written in chunks with pyarrow;
 the exact per-group confusion counts are accumulated while writing. Each
 implementation then runs in its own fresh subprocess, whose peak resident set
-(``ru_maxrss`` of that child, read with ``os.wait4``) is reported:
+is reported (``ru_maxrss`` of that child through ``/usr/bin/time -f %M``, and
+the child's own ``VmHWM``; see ``common.run_child``):
 
 * ``scrutiny-duckdb``: ``assess("y_true", "y_pred", sensitive_features=["s0",
   "s1"], data=duckdb.read_parquet(path), metrics=[...])``;

@@ -98,7 +98,8 @@ def humanize(name: str) -> str:
 # numbers
 
 
-def _finite(x: Any) -> float | None:
+def finite(x: Any) -> float | None:
+    """A finite float, or None (for None, NaN, infinities and non-numbers)."""
     if x is None or isinstance(x, bool):
         return None
     try:
@@ -114,7 +115,7 @@ def _minus(text: str) -> str:
 
 def pct(x: Any) -> str:
     """A proportion as a percentage: ``0.5339 -> "53%"``, ``0.0455 -> "4.5%"``."""
-    v = _finite(x)
+    v = finite(x)
     if v is None:
         return "not defined"
     p = v * 100
@@ -130,7 +131,7 @@ def pct(x: Any) -> str:
 
 def number(x: Any) -> str:
     """A number with about three significant digits."""
-    v = _finite(x)
+    v = finite(x)
     if v is None:
         return "not defined"
     if abs(v) >= 1000:
@@ -146,21 +147,21 @@ def number(x: Any) -> str:
 
 def count(n: Any) -> str:
     """A head count with thousands separators."""
-    v = _finite(n)
+    v = finite(n)
     return "unknown" if v is None else f"{v:,.0f}"
 
 
 def fmt_value(metric: str, x: Any) -> str:
     """A metric value in the metric's unit."""
     if metric == "selection_count":
-        v = _finite(x)
+        v = finite(x)
         return "not defined" if v is None else f"{v:,.0f}"
     return pct(x) if is_percent(metric) else number(x)
 
 
 def points(x: Any, *, short: bool = False) -> str:
     """A difference of proportions in percentage points."""
-    v = _finite(x)
+    v = finite(x)
     if v is None:
         return "not defined"
     p = abs(v) * 100
@@ -177,7 +178,7 @@ def fmt_diff(metric: str, x: Any, *, short: bool = False) -> str:
 
 def level_text(ci_level: Any) -> str:
     """``0.95 -> "95%"``."""
-    v = _finite(ci_level)
+    v = finite(ci_level)
     if v is None:
         return "95%"
     p = v * 100
@@ -188,7 +189,7 @@ def ci_pair(ci: Any) -> tuple[float, float] | None:
     """A finite (low, high) pair, or None."""
     if not ci or len(ci) != 2:
         return None
-    lo, hi = _finite(ci[0]), _finite(ci[1])
+    lo, hi = finite(ci[0]), finite(ci[1])
     return None if lo is None or hi is None else (lo, hi)
 
 
@@ -238,7 +239,7 @@ class GroupValue:
 def min_group_size(record: dict[str, Any]) -> int:
     """The size under which a group is called small (from the record, else the default 30)."""
     a = record.get("assessment") or {}
-    v = _finite(a.get("min_group_size"))
+    v = finite(a.get("min_group_size"))
     if v is not None:
         return int(v)
     for w in a.get("warnings") or []:
@@ -257,7 +258,7 @@ def denominator_estimate(metric: str, group: dict[str, Any]) -> tuple[float, str
     spec = metric_spec(metric)
     if spec is None or not spec.is_rate:
         return None
-    n = _finite(group.get("count"))
+    n = finite(group.get("count"))
     if n is None:
         return None
     den = tuple(spec.denominator)
@@ -267,7 +268,7 @@ def denominator_estimate(metric: str, group: dict[str, Any]) -> tuple[float, str
     metrics = group.get("metrics") or {}
 
     def val(name: str) -> float | None:
-        return _finite((metrics.get(name) or {}).get("value"))
+        return finite((metrics.get(name) or {}).get("value"))
 
     if den == ("tp", "fp", "fn", "tn"):
         return n, words
@@ -284,13 +285,19 @@ def denominator_estimate(metric: str, group: dict[str, Any]) -> tuple[float, str
 
 def caveat_for(metric: str, group: dict[str, Any], *, small: int) -> str | None:
     """Why one group's number should be read with care, or None."""
-    n = _finite(group.get("count"))
-    if n is not None and n < small:
-        return f"Small group: only {count(n)} people (fewer than {small})."
+    n = finite(group.get("count"))
     m = (group.get("metrics") or {}).get(metric) or {}
-    if _finite(m.get("value")) is None:
-        return "Not defined: nobody in this group is in the metric's denominator."
     est = denominator_estimate(metric, group)
+    behind = ""
+    if est is not None and n is not None and est[0] < n:
+        k = est[0]
+        about = "about " if abs(k - round(k)) > 1e-6 else ""
+        behind = f"{about}{count(k)} {est[1]}"
+    if n is not None and n < small:
+        text = f"Small group: only {count(n)} people (fewer than {small})"
+        return text + (f"; the number rests on {behind}." if behind else ".")
+    if finite(m.get("value")) is None:
+        return "Not defined: nobody in this group is in the metric's denominator."
     if est is not None and est[0] < small:
         k = est[0]
         about = "about " if abs(k - round(k)) > 1e-6 else ""
@@ -313,8 +320,8 @@ def group_values(
             continue
         out.append(GroupValue(
             name=group_name(g.get("features") or {}),
-            count=int(g["count"]) if _finite(g.get("count")) is not None else None,
-            value=_finite(m.get("value")),
+            count=int(g["count"]) if finite(g.get("count")) is not None else None,
+            value=finite(m.get("value")),
             ci=ci_pair(m.get("ci")),
             caveat=caveat_for(metric, g, small=small),
             is_reference=bool(g.get("is_reference")),
@@ -364,7 +371,9 @@ def _value_for(metric: str, g: GroupValue, level: str | None) -> str:
     return f"{v} for the {g.name} group{ci}"
 
 
-def values_sentence(metric: str, groups: Sequence[GroupValue], ci_level: str) -> str:
+def values_sentence(
+    metric: str, groups: Sequence[GroupValue], ci_level: str | None
+) -> str:
     """One sentence stating the groups' values with their intervals.
 
     Three groups or fewer are all named; with more, the lowest and highest are.
@@ -397,9 +406,11 @@ def values_sentence(metric: str, groups: Sequence[GroupValue], ci_level: str) ->
     return _sentence(text)
 
 
-def overall_sentence(metric: str, overall: dict[str, Any] | None, ci_level: str) -> str | None:
+def overall_sentence(
+    metric: str, overall: dict[str, Any] | None, ci_level: str | None
+) -> str | None:
     """``"Over everyone, the figure is 59% (95% interval 57%–61%)."``."""
-    if not overall or _finite(overall.get("value")) is None:
+    if not overall or finite(overall.get("value")) is None:
         return None
     return (f"Over everyone in the data, the {metric_label(metric)} is "
             f"{value_with_ci(metric, overall.get('value'), overall.get('ci'), level=ci_level)}.")
@@ -421,7 +432,7 @@ def comparison_sentence(
     metric: str,
     groups: Sequence[GroupValue],
     disparity: dict[str, Any] | None,
-    ci_level: str,
+    ci_level: str | None,
 ) -> str:
     """What the intervals allow one to say about the difference between groups."""
     defined = [g for g in groups if g.value is not None]
@@ -433,7 +444,7 @@ def comparison_sentence(
     pair = _overlap_pair(defined)
     d = disparity or {}
     gap = ""
-    if _finite(d.get("difference")) is not None:
+    if finite(d.get("difference")) is not None:
         ci = ci_pair(d.get("ci_difference"))
         ci_text = f" ({fmt_ci(metric, ci, level=ci_level, diff=True)})" if ci else ""
         gap = f"{fmt_diff(metric, d.get('difference'))}{ci_text}"
@@ -472,7 +483,7 @@ def comparison_sentence(
 
 def ratio_sentence(metric: str, disparity: dict[str, Any] | None) -> str | None:
     """``"Put as a ratio, the lowest value is 42% of the highest."``."""
-    r = _finite((disparity or {}).get("ratio"))
+    r = finite((disparity or {}).get("ratio"))
     if r is None:
         return None
     return f"Put as a ratio, the lowest value is {pct(r)} of the highest."
@@ -497,9 +508,9 @@ def gate_sentences(
     unit_metric = metric_for_units or ""
     percent = is_percent(unit_metric)
     out = []
-    diff, ratio = _finite(gate.get("difference")), _finite(gate.get("ratio"))
+    diff, ratio = finite(gate.get("difference")), finite(gate.get("ratio"))
     ci = ci_pair(gate.get("ci_difference"))
-    max_d, min_r = _finite(gate.get("max_difference")), _finite(gate.get("min_ratio"))
+    max_d, min_r = finite(gate.get("max_difference")), finite(gate.get("min_ratio"))
     if max_d is not None:
         limit = points(max_d) if percent else number(max_d)
         measured = fmt_diff(unit_metric, diff) if percent else number(diff)

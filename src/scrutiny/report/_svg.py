@@ -86,7 +86,7 @@ def _domain(values: Sequence[float], *, percent: bool, from_zero: bool) -> tuple
     if not finite:
         return 0.0, 1.0
     lo, hi = min(finite), max(finite)
-    if from_zero:
+    if from_zero or (lo >= 0 and lo <= 0.5 * hi):
         lo = min(lo, 0.0)
     if hi == lo:
         hi, lo = hi + (abs(hi) or 1) * 0.1, lo - (abs(lo) or 1) * 0.1
@@ -134,7 +134,8 @@ def _svg_open(chart_id: str, height: float, title: str, desc: str) -> list[str]:
 def _warning_triangle(x: float, y: float, size: float = 11) -> str:
     """A warning triangle with an exclamation mark, drawn (no font needed)."""
     h = size * 0.9
-    pts = f"{_f(x)},{_f(y - h / 2)} {_f(x + size / 2)},{_f(y + h / 2)} {_f(x - size / 2)},{_f(y + h / 2)}"
+    pts = " ".join(f"{_f(px)},{_f(py)}" for px, py in (
+        (x, y - h / 2), (x + size / 2, y + h / 2), (x - size / 2, y + h / 2)))
     return (
         f'<g class="caution-mark" aria-hidden="true">'
         f'<polygon points="{pts}" fill="#ffd35c" stroke="{CAUTION}" stroke-width="1.4" '
@@ -233,7 +234,8 @@ def dot_chart(
         label = f"{t * 100:.0f}%" if percent else f"{t:g}"
         out.append(f'<line x1="{_f(x)}" y1="{_f(top - 8)}" x2="{_f(x)}" y2="{_f(axis_y)}" '
                    f'stroke="{GRID}" stroke-width="1"/>')
-        out.append(f'<text x="{_f(x)}" y="{_f(axis_y + 15)}" text-anchor="middle">{_e(label)}</text>')
+        out.append(f'<text x="{_f(x)}" y="{_f(axis_y + 15)}" text-anchor="middle">'
+                   f'{_e(label)}</text>')
     out.append(f'<text x="{_f((x0 + x1) / 2)}" y="{_f(axis_y + 34)}" text-anchor="middle" '
                f'fill="{INK}">{_e(axis_label)}</text>')
     out.append("</g>")
@@ -346,7 +348,8 @@ def bar_chart(
         label = f"{t * 100:.0f}" if percent else f"{t:g}"
         out.append(f'<line x1="{_f(x)}" y1="{_f(top - 6)}" x2="{_f(x)}" y2="{_f(axis_y)}" '
                    f'stroke="{GRID}" stroke-width="1"/>')
-        out.append(f'<text x="{_f(x)}" y="{_f(axis_y + 15)}" text-anchor="middle">{_e(label)}</text>')
+        out.append(f'<text x="{_f(x)}" y="{_f(axis_y + 15)}" text-anchor="middle">'
+                   f'{_e(label)}</text>')
     out.append(f'<text x="{_f((x0 + x1) / 2)}" y="{_f(axis_y + 36)}" text-anchor="middle" '
                f'fill="{INK}">{_e(axis_label)}</text>')
     out.append("</g>")

@@ -61,6 +61,7 @@ CHECK_STATUS = {"done": ("✓", "Done"), "open": ("○", "Open"), "na": ("–", 
 SEVERITY = {"warning": "Warning", "caution": "Caution", "info": "Note"}
 ROLE = {"primary": "Primary measure", "supporting": "Supporting measure"}
 RANKING_CHART_MAX = 15
+CORRECTION = {"holm": "Holm method", "fdr_bh": "Benjamini–Hochberg method", "none": "none"}
 
 
 def _slug(text: str) -> str:
@@ -169,14 +170,11 @@ def _metric_level(
     overall = (a.get("overall") or {}).get(metric)
     values = S.group_values(metric, level["groups"], small=small)
     disparity = (level["disparities"] or {}).get(metric)
-    lvl_text = ci_level or ""
-    sentences = [S.values_sentence(metric, values, lvl_text or "95%")]
-    if ci_level is None:
-        sentences = [re.sub(r" \(95% interval [^)]*\)", "", sentences[0])]
-    ov = S.overall_sentence(metric, overall, lvl_text)
+    sentences = [S.values_sentence(metric, values, ci_level)]
+    ov = S.overall_sentence(metric, overall, ci_level)
     if ov:
         sentences.append(ov)
-    comparison = S.comparison_sentence(metric, values, disparity, lvl_text or "95%")
+    comparison = S.comparison_sentence(metric, values, disparity, ci_level)
     sentences.append(comparison)
     ratio = S.ratio_sentence(metric, disparity)
     if ratio and S.is_percent(metric):
@@ -188,7 +186,7 @@ def _metric_level(
     rows = []
     desc_parts = [f"{S.humanize(label)} {level['words']}. Dots show each group's measured value"
                   + (f"; lines show the {ci_level} interval" if ci_level else "") + "."]
-    if overall and S._finite(overall.get("value")) is not None:
+    if overall and S.finite(overall.get("value")) is not None:
         desc_parts.append(
             f"Over everyone: {S.fmt_value(metric, overall.get('value'))}"
             + (f", interval from {S.fmt_value(metric, overall['ci'][0])} to "
@@ -225,7 +223,7 @@ def _metric_level(
     chart = _svg.dot_chart(
         dot_rows, chart_id=chart_id, title=title, desc=" ".join(desc_parts),
         axis_label=S.humanize(label) + (" (% of the group)" if percent else ""), percent=percent,
-        overall=S._finite((overall or {}).get("value")),
+        overall=S.finite((overall or {}).get("value")),
         overall_text=S.fmt_value(metric, (overall or {}).get("value")),
         interval_label=f"{ci_level} interval" if ci_level else "interval",
     )
@@ -347,7 +345,34 @@ def _context_view(record: dict[str, Any]) -> dict[str, Any]:
         data_rows.append(("Mitigation already applied",
                           _text(mit.get("description")) or "Yes (not described)"))
     return {"rows": rows, "legal": [str(x) for x in c.get("legal_constraints") or []],
-            "sensitive": sens, "stakeholders": stake, "data_rows": data_rows}
+            "sensitive": sens, "stakeholders": stake, "data_rows": data_rows,
+            "who_decided": _who_decided(record)}
+
+
+def _who_decided(record: dict[str, Any]) -> list[str]:
+    """Who made which decision in the record, in sentences."""
+    d = record.get("deliberation") or {}
+    out = []
+    decided: dict[str, list[str]] = {}
+    for c in d.get("conflicts") or []:
+        if c.get("decision"):
+            who = _text(c.get("decided_by")) or "someone not named"
+            pair = " versus ".join(str(x) for x in c.get("values") or [])
+            decided.setdefault(who, []).append(pair)
+    for who, items in decided.items():
+        noun = "value conflict" if len(items) == 1 else "value conflicts"
+        out.append(f"{who} decided {len(items)} {noun}: {'; '.join(items)}.")
+    undecided = sum(1 for c in d.get("conflicts") or [] if not c.get("decision"))
+    if undecided:
+        out.append(f"{undecided} value conflict(s) are still undecided.")
+    owners = [f"{_text(v.get('owner'))} ({_text(v.get('name'))})" for v in d.get("values") or []]
+    if owners:
+        out.append("Values and their owners: " + "; ".join(owners) + ".")
+    signed = [f"{_text(x.get('name'))} ({_text(x.get('role'))}, {_text(x.get('signed_on'))})"
+              for x in d.get("signoffs") or []]
+    out.append("Signed off by: " + "; ".join(signed) + "." if signed
+               else "No one has signed off this audit yet.")
+    return out
 
 
 def _ranking_view(record: dict[str, Any], ids: _Ids, ci_level: str | None) -> dict[str, Any]:
@@ -365,8 +390,8 @@ def _ranking_view(record: dict[str, Any], ids: _Ids, ci_level: str | None) -> di
             "words": words,
             "difference": S.fmt_diff(metric, r.get("difference")),
             "difference_short": S.fmt_diff(metric, r.get("difference"), short=True),
-            "ci": S.fmt_ci(metric, ci, diff=True) if ci else "",
-            "ratio": S.pct(r.get("ratio")) if S._finite(r.get("ratio")) is not None else "–",
+            "ci": S.fmt_ci(metric, ci, diff=True).replace(" percentage points", "") if ci else "",
+            "ratio": S.pct(r.get("ratio")) if S.finite(r.get("ratio")) is not None else "–",
             "high": hi_g,
             "low": lo_g,
             "_raw": r,
@@ -375,7 +400,7 @@ def _ranking_view(record: dict[str, Any], ids: _Ids, ci_level: str | None) -> di
     chart_rows = [r for r in rows if S.is_percent(r["metric"])][:RANKING_CHART_MAX]
     chart = None
     if chart_rows:
-        desc = ["Gaps between the highest and lowest group, largest first."]
+        desc = ["Gaps between the highest and lowest group, in the order of the table."]
         bars = []
         for r in chart_rows:
             raw = r["_raw"]
@@ -388,11 +413,11 @@ def _ranking_view(record: dict[str, Any], ids: _Ids, ci_level: str | None) -> di
                 sublabel=f"highest: {r['high']}; lowest: {r['low']}",
                 value=float(raw["difference"]), low=ci[0] if ci else None,
                 high=ci[1] if ci else None,
-                value_text=r["difference_short"] + (f" ({S.fmt_ci(r['metric'], ci, diff=True).replace(' percentage points', '')})" if ci else ""),
+                value_text=r["difference_short"] + (f" ({r['ci']})" if ci else ""),
             ))
         chart = _svg.bar_chart(
-            bars, chart_id=ids("chart-ranking"), title="Gaps between groups, largest first",
-            desc=" ".join(desc), axis_label="Gap between highest and lowest group "
+            bars, chart_id=ids("chart-ranking"), title="Gaps between groups, ranked",
+            desc=" ".join(desc), axis_label="Gap between the highest and lowest group "
             "(percentage points)", percent=True,
             interval_label=f"{ci_level} interval" if ci_level else "interval",
         )
@@ -416,7 +441,8 @@ def _deliberation_view(record: dict[str, Any]) -> dict[str, Any]:
     conflicts = []
     for i, c in enumerate(d.get("conflicts") or []):
         conflicts.append({
-            "heading": f"Conflict {i + 1}: " + " versus ".join(str(x) for x in c.get("values") or []),
+            "heading": f"Conflict {i + 1}: "
+            + " versus ".join(str(x) for x in c.get("values") or []),
             "description": _text(c.get("description")),
             "options": [str(o) for o in c.get("options") or []],
             "decision": c.get("decision"),
@@ -429,7 +455,8 @@ def _deliberation_view(record: dict[str, Any]) -> dict[str, Any]:
                 for e in d.get("evidence") or []]
     checklist = []
     for c in d.get("checklist") or []:
-        sym, word = CHECK_STATUS.get(str(c.get("status")), ("•", S.humanize(_text(c.get("status")))))
+        status = _text(c.get("status"))
+        sym, word = CHECK_STATUS.get(status, ("•", S.humanize(status)))
         checklist.append({"item": _text(c.get("item")), "status": c.get("status"),
                           "symbol": sym, "status_text": word, "note": c.get("note")})
     signoffs = [{"name": _text(s.get("name")), "role": _text(s.get("role")),
@@ -441,7 +468,8 @@ def _deliberation_view(record: dict[str, Any]) -> dict[str, Any]:
 
 def _guardrails_view(record: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"code": _text(g.get("code")), "severity": _text(g.get("severity")),
-             "severity_text": SEVERITY.get(str(g.get("severity")), S.humanize(_text(g.get("severity")))),
+             "severity_text": SEVERITY.get(_text(g.get("severity")),
+                                           S.humanize(_text(g.get("severity")))),
              "message": _text(g.get("message")), "where": g.get("where")}
             for g in record.get("guardrails") or []]
 
@@ -477,10 +505,12 @@ def _method_view(record: dict[str, Any], ci_level: str | None, small: int) -> li
         notes.append("Intervals were turned off for this audit, so the report cannot say how "
                      "much of each difference could be due to chance.")
     tests = a.get("tests") or {}
+    correction = _text(tests.get("correction"))
     if tests.get("pairs"):
         notes.append(
             f"{S.count(len(tests['pairs']))} pairwise comparisons between groups, with p-values "
-            f"corrected for multiple comparisons ({_text(tests.get('correction'))}), are in "
+            "corrected for multiple comparisons "
+            f"({CORRECTION.get(correction, correction)}), are in "
             "audit.json under assessment.tests."
         )
     notes.append(
@@ -507,7 +537,11 @@ def _summary_view(
     feats = [str(f) for f in a.get("sensitive_features") or []]
     intro = []
     if c.get("decision"):
-        intro.append(f"This audit looks at a model used for this decision: {c['decision']}")
+        decision = str(c["decision"]).strip()
+        if len(decision) > 1 and decision[0].isupper() and decision[1].islower():
+            decision = decision[0].lower() + decision[1:]
+        intro.append(f"This audit looks at a model used for this decision: {decision}"
+                     + ("" if decision.endswith((".", "!", "?")) else "."))
     intro.append(
         f"It covers {S.count(a.get('n_rows', d.get('n_rows')))} people and compares groups by "
         + (" and ".join(feats) if len(feats) <= 2 else ", ".join(feats))
@@ -572,7 +606,8 @@ def build_view(record: dict[str, Any]) -> dict[str, Any]:
             "rationale": _text(r.get("rationale")),
             "metrics": [_metric_view(record, m, ids, ci_level, small, gates) for m in metrics],
         })
-    not_recommended = [{"label": _text(r.get("label")) or _criterion_label(record, str(r.get("criterion"))),
+    not_recommended = [{"label": _text(r.get("label"))
+                        or _criterion_label(record, str(r.get("criterion"))),
                         "rationale": _text(r.get("rationale")),
                         "metrics": [S.metric_label(m) for m in r.get("metrics") or []]}
                        for r in rec.get("not_recommended") or []]
