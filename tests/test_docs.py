@@ -69,9 +69,10 @@ def test_readme_starts_with_two_commands():
     lines = (ROOT / "README.md").read_text().splitlines()
     block = lines[lines.index("```bash") + 1: lines.index("```")]
     assert len(block) == 2
-    assert "scrutiny assess --demo" in block[0]
-    assert "pytest" in block[1]
+    assert "scrutiny demo" in block[0]
+    assert block[1] == "bash scripts/test.sh"
     assert block[1] in (ROOT / ".ci" / "run").read_text()
+    assert "pytest" in (ROOT / "scripts" / "test.sh").read_text()
 
 
 @pytest.mark.parametrize("script", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)

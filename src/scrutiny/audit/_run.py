@@ -430,6 +430,7 @@ def _build_record(
             "prediction_source": prediction_source,
             "pos_label": _py(result.pos_label),
         },
+        "assessment_options": a.model_dump(mode="json"),
         "recommendation": rec.to_dict(),
         "criterion_metrics": {k: list(v) for k, v in CRITERION_METRICS.items()},
         "criterion_labels": dict(CRITERION_LABELS),

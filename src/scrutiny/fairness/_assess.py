@@ -22,6 +22,7 @@ from scrutiny.exceptions import (
 from scrutiny.fairness import _inputs as inp
 from scrutiny.fairness._compute import (
     MetricTable,
+    bootstrap_confusion,
     confusion_table,
     regression_table,
     score_table,
@@ -248,6 +249,8 @@ class BaseStats:
 
     confusion: ConfusionStats | None = None
     regression: RegressionStats | None = None
+    #: bootstrap replicates of the confusion matrices, (B, G, K, K)
+    boot: np.ndarray | None = None
 
     def group_count(self) -> np.ndarray | None:
         """Rows per group, when these statistics know it."""
@@ -269,9 +272,15 @@ class BaseStats:
         if level.mapping is None:
             return self
         g = level.n_groups
+        boot = None
+        if self.boot is not None:
+            b, _, k, _ = self.boot.shape
+            boot = np.zeros((b, g, k, k))
+            np.add.at(boot, (slice(None), level.mapping), self.boot)
         return BaseStats(
             None if self.confusion is None else self.confusion.collapse(level.mapping, g),
             None if self.regression is None else self.regression.collapse(level.mapping, g),
+            boot,
         )
 
 
@@ -318,7 +327,7 @@ def _table_for_level(
     if base.confusion is not None:
         t, _ = confusion_table(
             base.confusion, cell_names, labels.classes, labels.task, level=level_ci,
-            n_boot=n_boot, rng=rng,
+            n_boot=n_boot, rng=rng, boot=base.boot,
         )
         tables.append(t)
         count = base.confusion.group_count
@@ -487,6 +496,9 @@ def assess(
             "passed, or that filtering did not remove the other groups."
         )
         raise DataValidationError(msg)
+    if ci is not None and n_boot > 0 and base.confusion is not None:
+        # one stratified bootstrap of the finest groups; coarser levels sum its draws
+        base.boot = bootstrap_confusion(base.confusion, n_boot, rng)
     order = score_order(labels.y_score) if "roc_auc" in chosen else None
     common = dict(level_ci=ci, n_boot=n_boot if ci is not None else 0, order=order)
     overall_level = coarser_level(inter, features, None, "overall")

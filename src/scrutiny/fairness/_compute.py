@@ -112,8 +112,13 @@ def confusion_table(
     level: float | None,
     n_boot: int,
     rng: np.random.Generator,
+    boot: np.ndarray | None = None,
 ) -> tuple[MetricTable, np.ndarray | None]:
-    """Metrics for confusion-derived names; also returns the bootstrap matrices."""
+    """Metrics for confusion-derived names; also returns the bootstrap matrices.
+
+    ``boot`` passes replicate matrices drawn for a finer level and summed into
+    this one, so every level reads the same bootstrap samples.
+    """
     count = stats.group_count
     g = len(count)
     m = len(names)
@@ -122,7 +127,10 @@ def confusion_table(
     high = np.full((m, g), np.nan)
     se = np.full((m, g), np.nan)
     trials = np.full((m, g), np.nan)
-    boot = bootstrap_confusion(stats, n_boot, rng) if level is not None and n_boot > 0 else None
+    if boot is None and level is not None and n_boot > 0:
+        boot = bootstrap_confusion(stats, n_boot, rng)
+    if level is None:
+        boot = None
     reps: dict[str, np.ndarray] = {}
     for i, name in enumerate(names):
         if name == "count":

@@ -73,9 +73,18 @@ def _norm(v: Any) -> Any:
     return v
 
 
-def _uniques(arr: np.ndarray) -> list[Any]:
+def _int_range(arr: np.ndarray | None) -> tuple[int, int] | None:
+    """Minimum and maximum of an integer or boolean array (one pass each), else None."""
+    if arr is None or arr.dtype.kind not in "biu" or not arr.size:
+        return None
+    if arr.dtype.kind == "b":
+        arr = arr.view(np.int8)
+    return int(arr.min()), int(arr.max())
+
+
+def _uniques(arr: np.ndarray, span: tuple[int, int] | None = None) -> list[Any]:
     if arr.dtype.kind in "biu" and arr.size:
-        lo, hi = int(arr.min()), int(arr.max())
+        lo, hi = span or _int_range(arr)  # type: ignore[misc]
         if hi - lo <= 1:
             return sorted({lo, hi})
         if hi - lo < 1 << 16:
@@ -165,9 +174,10 @@ def resolve_labels(
         )
         raise DataValidationError(msg)
 
-    classes = _uniques(y_true)
+    span_true, span_pred = _int_range(y_true), _int_range(y_pred)
+    classes = _uniques(y_true, span_true)
     if y_pred is not None:
-        classes = sorted(set(classes) | set(_uniques(y_pred)), key=_sort_key)
+        classes = sorted(set(classes) | set(_uniques(y_pred, span_pred)), key=_sort_key)
     if task == "auto":
         task = "multiclass" if len(classes) > 2 else "binary"
     if task == "binary":
@@ -198,8 +208,8 @@ def resolve_labels(
         others = [c for c in classes if c != pos]
         neg = others[0] if others else (0 if pos == 1 else "other")
         ordered = [neg, pos]
-        yt = _binary_codes(y_true, pos)
-        yp = _binary_codes(y_pred, pos) if y_pred is not None else None
+        yt = _binary_codes(y_true, pos, span_true)
+        yp = _binary_codes(y_pred, pos, span_pred) if y_pred is not None else None
         return Labels("binary", ordered, yt, yp, _score(y_score), pos_label=pos, warnings=notes)
     # multiclass
     if y_score is not None:
@@ -220,10 +230,13 @@ def _score(y_score: np.ndarray | None) -> np.ndarray | None:
     return None if y_score is None else y_score.astype(np.float64)
 
 
-def _binary_codes(arr: np.ndarray, pos: Any) -> np.ndarray:
+def _binary_codes(
+    arr: np.ndarray, pos: Any, span: tuple[int, int] | None = None
+) -> np.ndarray:
     if arr.dtype.kind == "b":
         return arr.view(np.int8) if pos in (1, True) else (~arr).view(np.int8)
-    if arr.dtype.kind in "iu" and pos == 1 and arr.min() >= 0 and arr.max() <= 1:
+    lo, hi = span or _int_range(arr) or (0, 0)
+    if arr.dtype.kind in "iu" and pos == 1 and lo >= 0 and hi <= 1:
         return arr  # already 0/1 codes
     if arr.dtype.kind in "iuf" and isinstance(pos, (int, float)):
         return (arr == pos).astype(np.int8)

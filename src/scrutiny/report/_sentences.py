@@ -239,7 +239,7 @@ class GroupValue:
 def min_group_size(record: dict[str, Any]) -> int:
     """The size under which a group is called small (from the record, else the default 30)."""
     a = record.get("assessment") or {}
-    v = finite(a.get("min_group_size"))
+    v = finite((record.get("assessment_options") or {}).get("min_group_size"))
     if v is not None:
         return int(v)
     for w in a.get("warnings") or []:
