@@ -174,3 +174,38 @@ def test_bad_configs_exit_2_and_leave_no_output(tmp_path, mutate, message):
     assert "Traceback" not in res.output
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".report")]
+
+
+def test_demo_command_writes_a_rerunnable_audit(tmp_path):
+    out = tmp_path / "demo"
+    res = CliRunner().invoke(main, ["demo", "--out", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    names = {p.name for p in out.iterdir()}
+    assert names == {"report.html", "audit.json", "audit.md", "audit.yaml", "model.skops"}
+    rec = json.loads((out / "audit.json").read_text())
+    assert rec["data"]["n_rows"] == 16281
+    assert rec["recommendation"]["recommended"][0]["criterion"] == "recall_parity"
+    html = (out / "report.html").read_text()
+    assert "Recall parity" in html and "<svg" in html
+    again = tmp_path / "again"
+    res = CliRunner().invoke(main, ["audit", str(out / "audit.yaml"), "--out", str(again),
+                                    "--no-progress"])
+    assert res.exit_code == 0, res.output
+    rec2 = json.loads((again / "audit.json").read_text())
+    assert rec2["assessment"]["groups"] == rec["assessment"]["groups"]
+
+
+def test_rerun_replaces_output_only_when_complete(tmp_path):
+    _data(tmp_path)
+    path = _write(tmp_path, _config())
+    out = tmp_path / "report"
+    assert CliRunner().invoke(main, ["audit", str(path), "--out", str(out),
+                                     "--no-progress"]).exit_code == 0
+    before = (out / "audit.json").read_text()
+    cfg = _config()
+    cfg["data"]["y_true"] = "nope"
+    _write(tmp_path, cfg)
+    res = CliRunner().invoke(main, ["audit", str(path), "--out", str(out), "--no-progress"])
+    assert res.exit_code == 2
+    assert (out / "audit.json").read_text() == before  # the old result is untouched
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

@@ -13,6 +13,7 @@ from typing import Any
 
 from scrutiny.audit._config import AuditConfig, parse_config
 
+MODEL_FILE = "model.skops"
 NUMERIC = ["age", "education_num", "capital_gain", "capital_loss", "hours_per_week"]
 CATEGORICAL = ["workclass", "education", "marital_status", "occupation", "relationship",
                "native_country"]
@@ -106,10 +107,19 @@ def demo_config(model_path: Path) -> AuditConfig:
 
 
 def run_demo(out_dir: str | Path, *, progress: bool = False) -> Any:
-    """Train the demo model, run the audit and write the report into ``out_dir``."""
-    from scrutiny.audit._run import run_audit
+    """Train the demo model, run the audit and write the report into ``out_dir``.
 
+    The model is saved beside the report (``model.skops``) and the written
+    ``audit.yaml`` points at it, so ``scrutiny audit DIR/audit.yaml`` re-runs the audit.
+    """
+    from scrutiny.audit._run import AuditResult, _progress, build_record, write_outputs
+
+    out = Path(out_dir)
     with tempfile.TemporaryDirectory(prefix="scrutiny-demo-") as tmp:
-        model_path = Path(tmp) / "adult-logreg.skops"
+        model_path = Path(tmp) / MODEL_FILE
         train_demo_model(model_path)
-        return run_audit(demo_config(model_path), out_dir, progress=progress)
+        with _progress(progress) as bar:
+            record = build_record(demo_config(model_path), progress=bar)
+        files = write_outputs(record, demo_config(Path(MODEL_FILE)), out,
+                              extra_files={MODEL_FILE: model_path})
+    return AuditResult(record, out, files)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import shutil
 import tempfile
 import warnings
@@ -449,8 +450,17 @@ def _build_record(
     }
 
 
-def write_outputs(record: dict[str, Any], config: AuditConfig, out_dir: Path) -> list[Path]:
-    """Write report.html, audit.json, audit.md (and the config) atomically into ``out_dir``."""
+def write_outputs(
+    record: dict[str, Any],
+    config: AuditConfig,
+    out_dir: Path,
+    *,
+    extra_files: dict[str, Path] | None = None,
+) -> list[Path]:
+    """Write report.html, audit.json, audit.md (and the config) atomically into ``out_dir``.
+
+    ``extra_files`` maps names inside ``out_dir`` to files copied in with the rest.
+    """
     import json
 
     from scrutiny.report import render_html, render_markdown
@@ -459,7 +469,12 @@ def write_outputs(record: dict[str, Any], config: AuditConfig, out_dir: Path) ->
     parent = out_dir.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; results are ordinary folders
     try:
+        for name, src in (extra_files or {}).items():
+            shutil.copyfile(src, tmp / name)
         (tmp / "audit.json").write_text(
             json.dumps(record, indent=2, allow_nan=False, default=str) + "\n", encoding="utf-8"
         )
@@ -476,7 +491,8 @@ def write_outputs(record: dict[str, Any], config: AuditConfig, out_dir: Path) ->
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return [out_dir / n for n in ("report.html", "audit.json", "audit.md", "audit.yaml")]
+    names = ["report.html", "audit.json", "audit.md", "audit.yaml", *(extra_files or {})]
+    return [out_dir / n for n in names]
 
 
 def run_audit(
