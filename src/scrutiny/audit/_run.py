@@ -22,7 +22,12 @@ import numpy as np
 
 from scrutiny import __version__
 from scrutiny.audit._config import AuditConfig, dump_config, load_config
-from scrutiny.audit._recommend import CRITERION_LABELS, CRITERION_METRICS, recommend
+from scrutiny.audit._recommend import (
+    CRITERION_LABELS,
+    CRITERION_METRICS,
+    SCORE_ONLY,
+    recommend,
+)
 from scrutiny.exceptions import (
     ColumnNotFoundError,
     ConfigError,
@@ -287,15 +292,53 @@ def _py(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
+def _gate_metrics(config: AuditConfig) -> list[str]:
+    """The metrics the configured gates need."""
+    from scrutiny.fairness import CRITERIA
+    from scrutiny.fairness._metrics import ALIASES
+
+    out: list[str] = []
+    for i, g in enumerate(config.gates):
+        if g.metric not in CRITERIA and g.metric not in CRITERION_METRICS and (
+            g.metric not in ALIASES
+        ):
+            import difflib
+
+            known = sorted({*CRITERIA, *CRITERION_METRICS, *ALIASES.values()})
+            close = difflib.get_close_matches(g.metric, known, n=3)
+            hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+            msg = (
+                f"gates[{i}].metric: {g.metric!r} is not a metric or criterion.{hint} "
+                f"Known names: {known}."
+            )
+            raise ConfigError(msg)
+        if g.metric in CRITERIA:
+            out += CRITERIA[g.metric]
+        elif g.metric in CRITERION_METRICS:
+            out += CRITERION_METRICS[g.metric]
+        else:
+            out.append(ALIASES[g.metric])
+    return list(dict.fromkeys(out))
+
+
 def _gates(config: AuditConfig, result: Any) -> list[dict[str, Any]]:
+    from scrutiny.fairness._metrics import ALIASES
+
     out = []
     for i, g in enumerate(config.gates):
         where = f"gates[{i}].metric"
         if g.metric in result.criteria:
             c = result.criteria[g.metric]
             diff, ratio, ci = c["difference"], c["ratio"], c.get("ci_difference")
-        elif g.metric in result.disparities:
-            d = result.disparities[g.metric]
+        elif g.metric in CRITERION_METRICS and all(
+            m in result.disparities for m in CRITERION_METRICS[g.metric]
+        ):
+            ds = [result.disparities[m] for m in CRITERION_METRICS[g.metric]]
+            worst = max(ds, key=lambda d: d.difference)
+            diff, ci = worst.difference, worst.ci_difference
+            ratio = min(d.ratio for d in ds)
+        elif ALIASES.get(g.metric, g.metric) in result.disparities:
+            d = result.disparities[ALIASES.get(g.metric, g.metric)]
             diff, ratio, ci = d.difference, d.ratio, d.ci_difference
         else:
             known = sorted(set(result.criteria) | set(result.disparities))
@@ -392,6 +435,9 @@ def _build_record(
     metrics = list(config.assessment.metrics) if config.assessment.metrics else rec.metrics(
         has_score=y_score is not None
     )
+    for m in _gate_metrics(config):  # gated metrics are always measured
+        if m not in metrics and (y_score is not None or m not in SCORE_ONLY):
+            metrics.append(m)
     refs = {f.column: f.reference for f in config.sensitive_features if f.reference is not None}
     a = config.assessment
     with warnings.catch_warnings():
