@@ -209,3 +209,22 @@ def test_rerun_replaces_output_only_when_complete(tmp_path):
     assert res.exit_code == 2
     assert (out / "audit.json").read_text() == before  # the old result is untouched
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+@pytest.mark.parametrize("backend", ["pandas", "polars", "duckdb"])
+def test_in_memory_data_in_any_backend(tmp_path, backend):
+    data = _data(tmp_path)
+    frame = pd.read_csv(data)
+    if backend == "polars":
+        import polars as pl
+
+        frame = pl.from_pandas(frame).lazy()
+    elif backend == "duckdb":
+        import duckdb
+
+        frame = duckdb.from_df(frame)
+    cfg = parse_config(_config())
+    ref = build_record(cfg, base_dir=tmp_path)
+    rec = build_record(cfg, data=frame)
+    assert rec["data"]["source"].startswith("in-memory")
+    assert rec["assessment"]["groups"] == ref["assessment"]["groups"]

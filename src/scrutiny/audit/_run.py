@@ -387,16 +387,37 @@ def build_record(
     trust: bool = False,
     base_dir: Path | None = None,
     progress: Any = None,
+    data: Any = None,
 ) -> dict[str, Any]:
-    """Run the audit in memory and return the record (the content of ``audit.json``)."""
+    """Run the audit in memory and return the record (the content of ``audit.json``).
+
+    Parameters
+    ----------
+    config : AuditConfig
+        The validated configuration.
+    trust : bool, default=False
+        Allow a pickled model, or skops types outside the safe list.
+    base_dir : Path, default=None
+        Folder that relative paths in the config are resolved against.
+    progress : rich.progress.Progress, default=None
+        Where to report progress.
+    data : DataFrame, default=None
+        Data already in memory (pandas, polars, pyarrow, DuckDB, Dask, Spark...),
+        used instead of ``config.data.path`` / ``sql`` / ``demo``.
+
+    Returns
+    -------
+    dict
+        The audit record.
+    """
     base = base_dir or Path.cwd()
-    if not config.data.sql:
-        return _build_record(config, trust=trust, base=base, progress=progress)
+    if not config.data.sql or data is not None:
+        return _build_record(config, trust=trust, base=base, progress=progress, frame=data)
     duckdb = __import__("duckdb")
     # SQL may name files relative to the config: run the lazy query from its folder
     with contextlib.chdir(base):
         try:
-            return _build_record(config, trust=trust, base=base, progress=progress)
+            return _build_record(config, trust=trust, base=base, progress=progress, frame=None)
         except duckdb.Error as exc:
             msg = f"data.sql: DuckDB could not run the query: {' '.join(str(exc).split())}"
             raise ConfigError(msg) from None
@@ -408,6 +429,7 @@ def _build_record(
     trust: bool,
     base: Path,
     progress: Any,
+    frame: Any,
 ) -> dict[str, Any]:
     from scrutiny.fairness import assess
 
@@ -418,7 +440,10 @@ def _build_record(
         if progress is not None:
             progress.update(task, advance=1, description=steps[min(i, len(steps) - 1)])
 
-    data, source = _load_data(config, base)
+    if frame is not None:
+        data, source = frame, f"in-memory {type(frame).__module__.split('.')[0]} data"
+    else:
+        data, source = _load_data(config, base)
     columns = _columns(data)
     if not config.data.model:
         _check_columns(config, columns)
@@ -547,6 +572,7 @@ def run_audit(
     *,
     trust: bool = False,
     progress: bool = False,
+    data: Any = None,
 ) -> AuditResult:
     """Run a guided audit and write its report.
 
@@ -562,6 +588,9 @@ def run_audit(
         Allow loading a pickled model, or a skops file with untrusted types.
     progress : bool, default=False
         Show progress bars on the terminal.
+    data : DataFrame, default=None
+        Data already in memory, in any backend the fairness engine reads; it
+        replaces the config's ``data.path`` / ``sql`` / ``demo``.
 
     Returns
     -------
@@ -579,7 +608,7 @@ def run_audit(
         config = load_config(path)
         base = path.resolve().parent
     with _progress(progress) as bar:
-        record = build_record(config, trust=trust, base_dir=base, progress=bar)
+        record = build_record(config, trust=trust, base_dir=base, progress=bar, data=data)
     files: list[Path] = []
     if out_dir is not None:
         files = write_outputs(record, config, Path(out_dir))
