@@ -224,34 +224,18 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 
 LAZY_BACKENDS = ["polars_lazy", "duckdb_arrow", "duckdb_sql", "dask", "spark"]
 
-#: known disagreements, each a bug outside the lazy-frame code (strict: they flip when fixed)
-KNOWN_BUGS: dict[tuple[str, str], str] = {
-    (scenario, backend): "a pandas nullable 'boolean' column with missing values is read as "
-    "floats (0.0/1.0) by _inputs._pandas_series_to_numpy, so its groups are named 0.0/1.0 "
-    "instead of False/True as on every other route"
-    for scenario in ("missing_group_nullable",)
-    for backend in ("pandas", "pandas_series")
-}
-KNOWN_BUGS.update({
-    ("regression_integer_labels", backend): "with task='auto', whole-number labels go the "
-    "classification route (one engine row per sensitive value x y_true x y_pred) and only "
-    "then does resolve_labels pick regression from the requested metrics; "
-    "_assess._base_stats then runs RegressionStats.compute on the pre-aggregated rows, "
-    "ignoring prep.counts / prep.weight_sq: group counts are the number of distinct label "
-    "pairs and the standard errors are wrong"
-    for backend in LAZY_BACKENDS
-})
+#: known disagreements between routes, each a bug (strict xfails: they flip when fixed)
 LAZY_CENTRE_BUG = (
-    "engine-reduced regression sums are centred at one global shift "
-    "(RegressionStats.from_sums takes no per-group centre), so a group's variance of y is "
-    "E[(y-c)^2] - E[y-c]^2 with cancellation: R² of a constant group is -3e14-like garbage "
-    "instead of NaN, and a group far from the others loses ~8 digits; the eager route "
-    "centres every group at its own mean"
+    "engine-reduced regression sums are centred at one global constant (the eager route "
+    "centres every group at its own mean), so a group whose mean lies ~1e5 standard "
+    "deviations from the others loses ~8 digits of its variance and R²; constant groups are "
+    "caught (R² undefined) but far-apart groups are not"
 )
-KNOWN_BUGS.update({("regression_far_group", backend): LAZY_CENTRE_BUG
-                   for backend in LAZY_BACKENDS})
+KNOWN_BUGS: dict[tuple[str, str], str] = {
+    ("regression_far_group", backend): LAZY_CENTRE_BUG for backend in LAZY_BACKENDS
+}
 #: scenarios that exist to expose a known bug in the numbers; their warnings are not compared
-BUG_SCENARIOS = {sc for sc, _ in KNOWN_BUGS if sc != "missing_group_nullable"}
+BUG_SCENARIOS = {sc for sc, _ in KNOWN_BUGS}
 
 
 def _params(scenarios: list[str], backends: list[Any]) -> list[Any]:
@@ -401,28 +385,8 @@ def test_same_numbers(scenario: str, backend: str, request: pytest.FixtureReques
 @pytest.mark.parametrize(
     "backend",
     [
-        *(
-            pytest.param(
-                b,
-                marks=pytest.mark.xfail(
-                    reason="assess() forces task='regression' for engine-reduced frames instead "
-                    "of letting resolve_labels decide, so the ContinuousInputWarning that the "
-                    "eager route gives for task='auto' is lost (see _assess.py)",
-                    strict=True,
-                ),
-            )
-            if b in LAZY
-            else b
-            for b in OTHERS
-        ),
-        pytest.param(
-            "spark",
-            marks=[
-                pytest.mark.spark,
-                pytest.mark.slow,
-                pytest.mark.xfail(reason="as for the other lazy backends", strict=True),
-            ],
-        ),
+        *OTHERS,
+        pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.slow]),
     ],
 )
 @pytest.mark.parametrize("scenario", AUTO_REGRESSION)
@@ -500,18 +464,35 @@ def test_invalid_weights_raise(
     """A negative, NaN or infinite weight is refused on every route, lazy ones included."""
     df = DF.copy()
     df.loc[5, "w"] = bad
-    with pytest.raises(InvalidParameterError, match="sample_weight"):
+    with pytest.raises(InvalidParameterError,
+                       match=r"sample_weight must hold finite non-negative numbers; 1 value"):
         run_assess(backend, df, request, y_true=labels[0], y_pred=labels[1],
                    sample_weight="w", sensitive=["a"])
 
 
 @pytest.mark.parametrize("backend", ["numpy", *BACKENDS])
-def test_missing_label_raises(backend: str, request: pytest.FixtureRequest) -> None:
+@pytest.mark.parametrize(
+    ("labels", "column", "param"),
+    [
+        (dict(y_true="yr", y_pred="pr"), "yr", "y_true"),
+        (dict(y_true="yr", y_pred="pr"), "pr", "y_pred"),
+        (dict(y_true="y", y_pred="p"), "y", "y_true"),
+        (dict(y_true="y", y_pred="p"), "p", "y_pred"),
+        (dict(y_true="y", y_pred="p", y_score="s"), "s", "y_score"),
+    ],
+    ids=["regression-y_true", "regression-y_pred", "binary-y_true", "binary-y_pred",
+         "score-y_score"],
+)
+def test_missing_label_raises(
+    backend: str, labels: dict[str, str], column: str, param: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    """A missing label is a DataValidationError naming the column and the count, everywhere."""
     df = DF.copy()
-    df["yr"] = df["yr"].astype(float)
-    df.loc[3, "yr"] = np.nan
-    with pytest.raises(DataValidationError, match="y_true"):
-        run_assess(backend, df, request, y_true="yr", y_pred="pr", sensitive=["a"])
+    df[column] = df[column].astype(float)
+    df.loc[[3, 10], column] = np.nan
+    with pytest.raises(DataValidationError, match=f"{param} has 2 missing value"):
+        run_assess(backend, df, request, sensitive=["a"], **labels)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -530,15 +511,7 @@ def test_row_order_of_the_frame_does_not_matter(
 
 @pytest.mark.parametrize(
     "backend",
-    [
-        pytest.param(b, marks=pytest.mark.xfail(
-            reason="encode_features (_inputs.py) adds up missing values per feature, so a row "
-            "missing in two sensitive features is counted twice in the "
-            "MissingSensitiveValueWarning; the lazy route mirrors it to stay consistent",
-            strict=True,
-        ))
-        for b in ("numpy", "polars_lazy")
-    ],
+    ["numpy", "polars_lazy"],
 )
 def test_missing_warning_counts_rows(backend: str, request: pytest.FixtureRequest) -> None:
     spec = SCENARIOS["missing_group"]
@@ -571,8 +544,6 @@ CONSTANT_GROUPS = _constant_groups_frame()
             b,
             marks=[
                 *([pytest.mark.spark, pytest.mark.slow] if b == "spark" else []),
-                *([pytest.mark.xfail(reason=LAZY_CENTRE_BUG, strict=True)]
-                  if b in LAZY else []),
             ],
         )
         for b in ["numpy", *OTHERS, "spark"]
@@ -595,3 +566,32 @@ def test_r2_of_constant_outcome_groups_is_undefined(
     assert math.isfinite(values.pop("varies"))
     not_nan = {k: v for k, v in values.items() if not math.isnan(v)}
     assert not not_nan, not_nan
+
+
+@pytest.mark.parametrize("backend", ["numpy", *BACKENDS])
+@pytest.mark.parametrize("labels", [("y", "p"), ("yr", "pr")], ids=["binary", "regression"])
+def test_zero_weights_raise(
+    backend: str, labels: tuple[str, str], request: pytest.FixtureRequest
+) -> None:
+    df = DF.copy()
+    df["w"] = 0.0
+    with pytest.raises(InvalidParameterError, match="sample_weight sums to zero"):
+        run_assess(backend, df, request, y_true=labels[0], y_pred=labels[1],
+                   sample_weight="w", sensitive=["a"])
+
+
+@pytest.mark.parametrize("backend", ["numpy", *BACKENDS])
+@pytest.mark.parametrize("labels", [("y", "p"), ("yr", "pr")], ids=["binary", "regression"])
+def test_empty_data_raises(
+    backend: str, labels: tuple[str, str], request: pytest.FixtureRequest
+) -> None:
+    empty = DF.iloc[:0]
+    if backend == "spark":  # Spark cannot infer a schema from an empty pandas frame
+        spark = request.getfixturevalue("spark")
+        data = spark.createDataFrame(DF[["a", *labels]]).limit(0)
+        with pytest.raises(DataValidationError, match="empty data"):
+            assess(*labels, sensitive_features=["a"], data=data)
+        return
+    with pytest.raises(DataValidationError, match="empty data"):
+        run_assess(backend, empty, request, y_true=labels[0], y_pred=labels[1],
+                   sensitive=["a"])

@@ -47,11 +47,15 @@ def main(debug: bool) -> None:
 
 def _register() -> None:
     from scrutiny.cli.assess import assess_command
+    from scrutiny.cli.attribute import attribute_command
     from scrutiny.cli.audit import audit_group, demo_command
+    from scrutiny.cli.card import card_group
     from scrutiny.cli.init import init_command
 
     main.add_command(assess_command)
+    main.add_command(attribute_command)
     main.add_command(audit_group)
+    main.add_command(card_group)
     main.add_command(demo_command)
     main.add_command(init_command)
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from scrutiny.exceptions import (
+    ContinuousInputWarning,
     DataValidationError,
     EmptyIntersectionWarning,
     InvalidParameterError,
@@ -292,7 +293,8 @@ def _base_stats(
             return BaseStats(regression=RegressionStats.from_sums(codes, g, prep.moments, shift))
         return BaseStats(
             regression=RegressionStats.compute(
-                codes, g, labels.y_true, labels.y_pred, weight=prep.weight, shift=shift
+                codes, g, labels.y_true, labels.y_pred, weight=prep.weight, shift=shift,
+                counts=prep.counts, weight_sq=prep.weight_sq,
             )
         )
     if labels.y_pred is None:
@@ -452,6 +454,13 @@ def assess(
     )
     chosen = _select_metrics(requested, labels, labels.y_score is not None)
     records: list[WarningRecord] = []
+    if prep.moments is not None and task == "auto" and _wanted_kinds(requested) != {"regression"}:
+        records.append(WarningRecord(
+            ContinuousInputWarning,
+            "y_true or y_pred holds continuous values, so regression metrics were computed. If "
+            "these are probabilities from a classifier, pass them as y_score and pass class "
+            "labels as y_pred.",
+        ))
     for cls, message in labels.warnings or []:
         records.append(WarningRecord(cls, message))
     if n_missing:

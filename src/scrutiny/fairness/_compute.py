@@ -87,17 +87,27 @@ def _rate_trials(name: str, w: np.ndarray, w2: np.ndarray, classes: list, task: 
     return np.divide(tw * tw, tw2, out=np.zeros_like(tw), where=tw2 > 0)
 
 
+def cell_shares(flat_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each group's cell proportions (rows) and weight totals, for multinomial draws.
+
+    Shares are quantised to multiples of 2**-40: sums of weights depend on row
+    order in their last bits, and the draws must not.
+    """
+    wsum = flat_w.sum(axis=1)
+    pvals = np.divide(flat_w, wsum[:, None], out=np.zeros_like(flat_w), where=wsum[:, None] > 0)
+    pvals[wsum <= 0, 0] = 1.0
+    pvals = np.round(pvals * 2.0**40) / 2.0**40
+    pvals /= pvals.sum(axis=1, keepdims=True)
+    return pvals, wsum
+
+
 def bootstrap_confusion(
     stats: ConfusionStats, n_boot: int, rng: np.random.Generator
 ) -> np.ndarray:
     """Replicate per-group confusion matrices: shape (B, G, K, K), weighted scale."""
     g, k, _ = stats.n.shape
     n = np.rint(stats.n.sum(axis=(1, 2))).astype(np.int64)
-    wsum = stats.w.sum(axis=(1, 2))
-    flat_w = stats.w.reshape(g, k * k)
-    pvals = np.divide(flat_w, wsum[:, None], out=np.zeros_like(flat_w), where=wsum[:, None] > 0)
-    pvals[wsum <= 0, 0] = 1.0
-    pvals /= pvals.sum(axis=1, keepdims=True)
+    pvals, wsum = cell_shares(stats.w.reshape(g, k * k))
     draws = rng.multinomial(n, pvals, size=(n_boot, g)).astype(np.float64)
     scale = np.divide(wsum, n, out=np.zeros_like(wsum), where=n > 0)
     return (draws * scale[None, :, None]).reshape(n_boot, g, k, k)
@@ -236,6 +246,8 @@ def regression_table(
         ybar = mean("y")
         ey2, ey3, ey4 = mean("yy"), mean("y3"), mean("y4")
         var_y = ey2 - ybar * ybar
+        # a variance lost in rounding (constant outcome) leaves R² undefined
+        var_y = np.where(var_y > 1e-12 * ey2, var_y, 0.0)
         r2 = np.where(var_y > 0, 1.0 - mse / var_y, np.nan)
         # delta method for 1 - a/b, a = E[r^2], b = E[(y - ybar)^2]
         a, b = mse, var_y
@@ -307,10 +319,7 @@ def score_table(
         g = stats.cal_n.shape[0]
         n = np.rint(stats.cal_n.sum(axis=(1, 2))).astype(np.int64)
         flat_w = stats.cal_w.reshape(g, -1)
-        wsum = flat_w.sum(axis=1)
-        pv = np.divide(flat_w, wsum[:, None], out=np.zeros_like(flat_w), where=wsum[:, None] > 0)
-        pv[wsum <= 0, 0] = 1.0
-        pv /= pv.sum(axis=1, keepdims=True)
+        pv, wsum = cell_shares(flat_w)
         draws = rng.multinomial(n, pv, size=(n_boot, g)).astype(np.float64)
         mean_s = np.divide(
             stats.cal_ws.reshape(g, -1), flat_w, out=np.zeros_like(flat_w), where=flat_w > 0

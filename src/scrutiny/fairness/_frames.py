@@ -2,8 +2,15 @@
 
 Eager frames (pandas, polars, pyarrow) hand their columns over as NumPy arrays.
 Lazy and distributed frames (polars LazyFrame, DuckDB, Dask, PySpark) are
-reduced inside their own engine: one group-by over the sensitive features and
-the label columns, whose small result carries row counts and weight sums.
+reduced inside their own engine: one small query validates what the eager
+route validates row by row (empty data, missing labels, weights), then one
+group-by returns a small table. For classification the group-by is over the
+sensitive features and the label columns, and carries row counts and weight
+sums; for regression it is over the sensitive features only, and carries
+weighted moment sums. Only elementary aggregations run inside the group-by, so
+every engine (Dask included) takes the same path. The groups come out sorted
+(the reduced table is encoded like eager columns), so bootstrap replicates line
+up with those of the eager route.
 """
 
 from __future__ import annotations
@@ -122,10 +129,11 @@ def _bad_count(col: str, dtype: Any) -> Any:
     """Rows of a column that are null, or NaN / infinite for a float column."""
     import narwhals as nw
 
-    bad = _count(nw.col(col).is_null())
+    bad = nw.col(col).is_null()
     if dtype.is_float():
-        bad = bad + _count(~nw.col(col).is_finite())
-    return bad
+        # one test per row: pandas-backed engines (Dask) see NaN as null as well
+        bad = bad | ~nw.col(col).is_finite()
+    return _count(bad)
 
 
 def _reduce_lazy(
@@ -155,7 +163,7 @@ def _reduce_lazy(
         msg = f"sample_weight must be numeric. Got values of type {dtypes[weight]} instead."
         raise InvalidParameterError(msg)
     # one query for everything that must be known before the group-by
-    probe: dict[str, Any] = {}
+    probe: dict[str, Any] = {"n_rows": nw.len()}
     float_labels = [
         c for c in dict.fromkeys((y_true, y_pred)) if c is not None and dtypes[c].is_float()
     ]
@@ -166,7 +174,26 @@ def _reduce_lazy(
     if weight is not None:
         probe["w_bad"] = _bad_count(weight, dtypes[weight]) + _count(nw.col(weight) < 0)
         probe["w_sum"] = nw.col(weight).cast(nw.Float64).sum()
+    labels = {p: c for p, c in (("y_true", y_true), ("y_pred", y_pred), ("y_score", y_score))
+              if c is not None}
+    for param, col in labels.items():
+        is_missing = nw.col(col).is_null()
+        if dtypes[col].is_float():
+            is_missing = is_missing | nw.col(col).is_nan()
+        probe[f"miss_{param}"] = _count(is_missing)
     found = _scalars(frame, probe)
+    if not found["n_rows"]:
+        msg = "assess got empty data (0 rows). Pass at least one row per group."
+        raise DataValidationError(msg)
+    for param in labels:
+        if found[f"miss_{param}"]:
+            # the eager route's message, without row numbers (rows have no order here)
+            msg = (
+                f"{param} has {int(found[f'miss_{param}'])} missing value(s) (NaN or None). "
+                f"assess cannot score rows without a {param.replace('y_', '')} value: drop or "
+                "fill them first."
+            )
+            raise DataValidationError(msg)
     if weight is not None:
         if found["w_bad"]:
             msg = (
@@ -303,7 +330,7 @@ def _features_from(table: Any, sens: list[str], missing: str) -> tuple[inp.Featu
     """Encode the sensitive columns of a reduced table; missing values count their rows."""
     cols = [(s, inp.to_numpy_1d(table.column(s), f"sensitive_features[{s!r}]")) for s in sens]
     counts = _col(table, _N)
-    n_missing = 0
+    any_missing = np.zeros(len(counts), dtype=bool)
     for name, arr in cols:
         miss = inp.is_missing(arr)
         if not miss.any():
@@ -317,6 +344,6 @@ def _features_from(table: Any, sens: list[str], missing: str) -> tuple[inp.Featu
                 f"to report them as an explicit {inp.MISSING_LABEL!r} group."
             )
             raise DataValidationError(msg)
-        n_missing += rows
+        any_missing |= miss
     features, _ = inp.encode_features(cols, missing=missing)
-    return features, n_missing
+    return features, int(counts[any_missing].sum())

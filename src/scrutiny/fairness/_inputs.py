@@ -140,8 +140,10 @@ def _pandas_series_to_numpy(obj: Any, name: str) -> np.ndarray:
     dtype = obj.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         return np.asarray(obj.astype(object).where(obj.notna(), None))
-    if pd.api.types.is_bool_dtype(dtype) and not obj.hasnans:
-        return obj.to_numpy(dtype=bool)
+    if pd.api.types.is_bool_dtype(dtype):
+        if not obj.hasnans:
+            return obj.to_numpy(dtype=bool)
+        return obj.to_numpy(dtype=object, na_value=None)  # keep True/False, not 1.0/0.0
     if pd.api.types.is_numeric_dtype(dtype):
         if pd.api.types.is_extension_array_dtype(dtype):
             return obj.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -190,6 +192,8 @@ def factorize(arr: np.ndarray) -> tuple[np.ndarray, list[Any]]:
 
     codes, uniques = pd.factorize(arr, sort=True, use_na_sentinel=True)
     cats = [_py(u) for u in np.asarray(uniques, dtype=object)]
+    if arr.dtype.kind == "f" and all(float(c).is_integer() for c in cats):
+        cats = [int(c) for c in cats]  # integers that became floats because of missing values
     return codes.astype(np.int64), cats
 
 
@@ -257,7 +261,7 @@ def encode_features(
 ) -> tuple[Features, int]:
     """Encode sensitive feature columns; returns the features and the missing-row count."""
     names, codes, cats = [], [], []
-    n_missing_rows = 0
+    any_missing: np.ndarray | None = None
     for name, arr in cols:
         c, k = factorize(arr)
         miss = None if arr.dtype.kind in "biu" else c < 0
@@ -272,10 +276,11 @@ def encode_features(
                 raise DataValidationError(msg)
             c = np.where(miss, len(k), c)
             k = [*k, MISSING_LABEL]
-            n_missing_rows += n_miss
+            any_missing = miss if any_missing is None else any_missing | miss
         names.append(name)
         codes.append(c)
         cats.append(k)
+    n_missing_rows = 0 if any_missing is None else int(any_missing.sum())
     return Features(names, codes, cats), n_missing_rows
 
 

@@ -29,9 +29,12 @@ def wilson(p: np.ndarray, n: np.ndarray, level: float) -> tuple[np.ndarray, np.n
     centre = (p + z2n / 2.0) / denom
     spread = np.sqrt(np.maximum(p * (1 - p) / np.where(ok, n, 1.0) + z2n * z2n / (4 * z * z), 0))
     half = z * spread / denom
-    low = np.where(ok, np.clip(centre - half, 0.0, 1.0), np.nan)
-    high = np.where(ok, np.clip(centre + half, 0.0, 1.0), np.nan)
-    return low, high
+    low = np.clip(centre - half, 0.0, 1.0)
+    high = np.clip(centre + half, 0.0, 1.0)
+    # at p = 0 or 1 the bound is exactly 0 or 1 (rounding must not leave the estimate out)
+    low = np.where(p <= 0.0, 0.0, np.minimum(low, p))
+    high = np.where(p >= 1.0, 1.0, np.maximum(high, p))
+    return np.where(ok, low, np.nan), np.where(ok, high, np.nan)
 
 
 def percentile_interval(reps: np.ndarray, level: float, axis: int = 0) -> tuple[

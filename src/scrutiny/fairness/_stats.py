@@ -285,9 +285,15 @@ class RegressionStats:
         *,
         weight: np.ndarray | None,
         shift: float,
+        counts: np.ndarray | None = None,
+        weight_sq: np.ndarray | None = None,
     ) -> RegressionStats:
-        """Sum the moments per group, each group centred at its own weighted mean."""
-        n = _bincount(codes, None, n_groups)
+        """Sum the moments per group, each group centred at its own weighted mean.
+
+        Rows may be pre-aggregated (``counts`` rows with constant outcome and
+        prediction, ``weight`` their weight sum, ``weight_sq`` their squared-weight sum).
+        """
+        n = _bincount(codes, counts, n_groups)
         w = n if weight is None else _bincount(codes, weight, n_groups)
         y0 = y_true - shift
         ysum = _bincount(codes, y0 if weight is None else y0 * weight, n_groups)
@@ -310,7 +316,11 @@ class RegressionStats:
         }
         sums["n"] = n
         sums["w"] = w
-        sums["w2"] = n if weight is None else _bincount(codes, weight * weight, n_groups)
+        if weight is None:
+            sums["w2"] = n
+        else:
+            sq = weight_sq if weight_sq is not None else weight * weight
+            sums["w2"] = _bincount(codes, sq, n_groups)
         return cls(sums, shift, center)
 
     @classmethod
@@ -497,6 +507,7 @@ def _auc_by_group(
     den = wpos * wneg
     auc = np.full(n_groups, np.nan)
     np.divide(num, den, out=auc, where=den > 0)
+    np.clip(auc, 0.0, 1.0, out=auc)  # running sums can overshoot by an ulp
     n_pos = np.divide(wpos * wpos, w2pos, out=np.zeros(n_groups), where=w2pos > 0)
     n_neg = np.divide(wneg * wneg, w2neg, out=np.zeros(n_groups), where=w2neg > 0)
     return auc, n_pos, n_neg

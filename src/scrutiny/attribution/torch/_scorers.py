@@ -1,0 +1,195 @@
+"""Scores from stored features, streamed in blocks (never the full matrix unless asked).
+
+Every method here is a sum over ensemble members (models or checkpoints) of
+inner products between a per-query weight vector and per-train features:
+
+.. code-block:: text
+
+    s[q, i] = c_i * sum_m (w_{m,q} . f_{m,i}) * d_{m,i}
+
+* TRAK: ``f = P^T grad(margin)``, ``w = f_q (F^T F + lambda I)^{-1} / M``,
+  ``d = 1`` and ``c_i`` = the out-to-loss weight ``1 - p_i`` averaged over members;
+* TracIn: ``f, w`` = projected loss gradients, ``w`` times the member's learning rate;
+* grad_dot: as TracIn with weight ``1 / M``;
+* grad_cos: ``w = f_q / |f_q| / M``, ``d = 1 / |f_i|``.
+
+:class:`LinearScorer` evaluates blocks of ``(query chunk, train chunk)``; the
+full matrix (:meth:`LinearScorer.full`) is built only on request, otherwise a
+running top-k per query is kept (:meth:`LinearScorer.topk`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+#: eigenvalues below this fraction of the largest one are treated as zero (pseudo-inverse)
+RCOND = 1e-10
+
+
+def gram(features: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """``F^T F`` in float64, accumulated over row chunks of a (memmapped) array."""
+    k = features.shape[1]
+    out = np.zeros((k, k), dtype=np.float64)
+    for start in range(0, features.shape[0], chunk):
+        block = np.asarray(features[start:start + chunk], dtype=np.float64)
+        out += block.T @ block
+    return out
+
+
+def xtx_inverse(
+    features: np.ndarray, damping: float = 0.0, chunk: int = 8192
+) -> tuple[np.ndarray, float]:
+    """``(F^T F + lambda I)^{-1}`` (pseudo-inverse where singular) and the absolute ``lambda``.
+
+    Parameters
+    ----------
+    features : ndarray of shape (n, k)
+        Train features of one model.
+    damping : float, default=0.0
+        ``lambda`` relative to the mean eigenvalue ``trace(F^T F) / k``.
+    chunk : int, default=8192
+        Rows read at a time.
+
+    Returns
+    -------
+    inverse : ndarray of shape (k, k), float64
+    lambda_abs : float
+    """
+    xtx = gram(features, chunk)
+    lam = float(damping) * float(np.trace(xtx)) / max(1, xtx.shape[0])
+    w, v = np.linalg.eigh(xtx)
+    w = w + lam
+    cut = RCOND * max(float(w.max(initial=0.0)), np.finfo(np.float64).tiny)
+    inv_w = np.where(w > cut, 1.0 / np.where(w > cut, w, 1.0), 0.0)
+    return (v * inv_w) @ v.T, lam
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """Computes blocks of the score matrix."""
+
+    n_query: int
+    n_train: int
+
+    def block(self, q0: int, q1: int, t0: int, t1: int) -> np.ndarray:
+        """Scores of queries ``q0:q1`` against training rows ``t0:t1``."""
+        ...
+
+
+class LinearScorer:
+    """``s[q, i] = col_scale[i] * sum_m (W_m[q] . F_m[i]) * member_scale_m[i]``.
+
+    Parameters
+    ----------
+    query_weights : sequence of ndarray of shape (n_query, k)
+        One per member.
+    train_features : sequence of ndarray of shape (n_train, k)
+        One per member (memmaps are read chunk by chunk).
+    member_scales : sequence of (ndarray of shape (n_train,) or None), optional
+        Per-member column weights.
+    col_scale : ndarray of shape (n_train,), optional
+        Column weights applied after summing the members.
+    query_chunk, train_chunk : int
+        Block sizes: at most ``query_chunk x train_chunk`` scores exist at once
+        (plus the running top-k).
+    """
+
+    def __init__(
+        self,
+        query_weights: Sequence[np.ndarray],
+        train_features: Sequence[np.ndarray],
+        *,
+        member_scales: Sequence[np.ndarray | None] | None = None,
+        col_scale: np.ndarray | None = None,
+        query_chunk: int = 1024,
+        train_chunk: int = 8192,
+    ) -> None:
+        if len(query_weights) != len(train_features) or not query_weights:
+            msg = "one query-weight matrix per member of train features is needed"
+            raise ValueError(msg)
+        self.query_weights = list(query_weights)
+        self.train_features = list(train_features)
+        self.member_scales = list(member_scales) if member_scales is not None else [None] * len(
+            query_weights)
+        self.col_scale = col_scale
+        self.n_query = int(self.query_weights[0].shape[0])
+        self.n_train = int(self.train_features[0].shape[0])
+        self.query_chunk = max(1, int(query_chunk))
+        self.train_chunk = max(1, int(train_chunk))
+
+    def block(self, q0: int, q1: int, t0: int, t1: int) -> np.ndarray:
+        """Scores (float64) of queries ``q0:q1`` against training rows ``t0:t1``."""
+        out = np.zeros((q1 - q0, t1 - t0), dtype=np.float64)
+        for w, f, d in zip(self.query_weights, self.train_features, self.member_scales,
+                           strict=True):
+            part = np.asarray(w[q0:q1], dtype=np.float32) @ np.asarray(
+                f[t0:t1], dtype=np.float32).T
+            if d is not None:
+                part = part * np.asarray(d[t0:t1], dtype=np.float32)
+            out += part
+        if self.col_scale is not None:
+            out *= np.asarray(self.col_scale[t0:t1], dtype=np.float64)
+        return out
+
+    def full(self, out: np.ndarray | None = None) -> np.ndarray:
+        """The whole (n_query, n_train) matrix, written block by block into ``out``."""
+        if out is None:
+            out = np.empty((self.n_query, self.n_train), dtype=np.float32)
+        for q0 in range(0, self.n_query, self.query_chunk):
+            q1 = min(self.n_query, q0 + self.query_chunk)
+            for t0 in range(0, self.n_train, self.train_chunk):
+                t1 = min(self.n_train, t0 + self.train_chunk)
+                out[q0:q1, t0:t1] = self.block(q0, q1, t0, t1)
+        return out
+
+    def topk(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` largest-magnitude scores per query, sorted by decreasing score.
+
+        Returns
+        -------
+        indices : ndarray of shape (n_query, min(k, n_train)), int64
+        scores : ndarray of shape (n_query, min(k, n_train)), float64
+        """
+        k = max(1, min(int(k), self.n_train))
+        idx_out = np.empty((self.n_query, k), dtype=np.int64)
+        val_out = np.empty((self.n_query, k), dtype=np.float64)
+        for q0 in range(0, self.n_query, self.query_chunk):
+            q1 = min(self.n_query, q0 + self.query_chunk)
+            best_val = np.empty((q1 - q0, 0), dtype=np.float64)
+            best_idx = np.empty((q1 - q0, 0), dtype=np.int64)
+            for t0 in range(0, self.n_train, self.train_chunk):
+                t1 = min(self.n_train, t0 + self.train_chunk)
+                vals = np.concatenate([best_val, self.block(q0, q1, t0, t1)], axis=1)
+                idx = np.concatenate(
+                    [best_idx, np.broadcast_to(np.arange(t0, t1), (q1 - q0, t1 - t0))], axis=1)
+                if vals.shape[1] > k:
+                    keep = np.argpartition(-np.abs(vals), k - 1, axis=1)[:, :k]
+                    vals = np.take_along_axis(vals, keep, axis=1)
+                    idx = np.take_along_axis(idx, keep, axis=1)
+                best_val, best_idx = vals, idx
+            order = np.argsort(-best_val, axis=1, kind="stable")
+            val_out[q0:q1] = np.take_along_axis(best_val, order, axis=1)
+            idx_out[q0:q1] = np.take_along_axis(best_idx, order, axis=1)
+        return idx_out, val_out
+
+    def diagonal(self) -> np.ndarray:
+        """``s[i, i]`` when queries are the training rows (self-influence), shape (n,)."""
+        n = min(self.n_query, self.n_train)
+        out = np.zeros(n, dtype=np.float64)
+        for t0 in range(0, n, self.train_chunk):
+            t1 = min(n, t0 + self.train_chunk)
+            acc = np.zeros(t1 - t0, dtype=np.float64)
+            for w, f, d in zip(self.query_weights, self.train_features, self.member_scales,
+                               strict=True):
+                part = np.einsum("ij,ij->i", np.asarray(w[t0:t1], dtype=np.float64),
+                                 np.asarray(f[t0:t1], dtype=np.float64))
+                if d is not None:
+                    part = part * np.asarray(d[t0:t1], dtype=np.float64)
+                acc += part
+            if self.col_scale is not None:
+                acc *= np.asarray(self.col_scale[t0:t1], dtype=np.float64)
+            out[t0:t1] = acc
+        return out
