@@ -16,9 +16,12 @@ to a positive scale and a per-query constant (the penalty gradient in the train
 representations), which leaves rankings unchanged.
 
 Peak memory: ``traced`` is tracemalloc (Python and NumPy; torch's own CPU
-allocations are not seen), ``RSS`` is the rise of the process's resident peak
-(``VmHWM``, reset through ``/proc/self/clear_refs`` before each call), which
-sees torch too.
+allocations are not seen); ``RSS`` is the rise of the resident peak (``VmHWM``,
+reset through ``/proc/self/clear_refs``) during one call made in a fresh child
+process after the data, the model and the libraries are loaded, which sees
+torch too. BLAS and torch run on ``--threads`` threads (default 1: on a shared
+2-core machine multi-threaded OpenBLAS on these small matrices is slowed down
+up to 100x by contention).
 
 Run from the repository root (dattri and torch are benchmark-only
 dependencies)::
@@ -31,12 +34,29 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+
+def _threads_from_argv() -> str:
+    for i, arg in enumerate(sys.argv):
+        if arg == "--threads" and i + 1 < len(sys.argv):
+            return sys.argv[i + 1]
+        if arg.startswith("--threads="):
+            return arg.split("=", 1)[1]
+    return "1"
+
+
+# BLAS threads are fixed before NumPy loads: on a shared 2-core machine, multi-threaded
+# OpenBLAS on these small matrices can be 100x slower than one thread (contention).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = _threads_from_argv()
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 
@@ -114,24 +134,23 @@ def load(name: str, n_train: int, n_test: int, seed: int = 3):
 # --------------------------------------------------------------------------- memory
 
 
-def rss_peak_rise(fn) -> int | None:
-    """Rise of VmHWM over the resident size before the call (Linux; None elsewhere)."""
+def _status(key: str) -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key):
+                return int(line.split()[1]) * 1024
+    raise OSError(key)
 
-    def status(key: str) -> int:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith(key):
-                    return int(line.split()[1]) * 1024
-        raise OSError(key)
 
+def child_rss_rise(args, name: str) -> int | None:
+    """Peak-RSS rise of one call of method ``name`` in a fresh process (Linux; else None)."""
+    cmd = [sys.executable, __file__, "--child", name, "--dataset", args.dataset,
+           "--n-train", str(args.n_train), "--n-query", str(args.n_query),
+           "--threads", str(args.threads)]
     try:
-        gc.collect()
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        before = status("VmRSS:")
-        fn()
-        return max(0, status("VmHWM:") - before)
-    except OSError:
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=900)
+        return json.loads(out.stdout.strip().splitlines()[-1])["rss_rise"]
+    except (subprocess.SubprocessError, OSError, ValueError, KeyError):
         return None
 
 
@@ -147,7 +166,7 @@ def scrutiny_scores(model, xt, yt, xq, yq, method="influence"):
 def make_dattri(model, xt, yt, xq, yq, solver: str, dtype):
     """A callable computing dattri's (n_query, n_train) influence scores from scratch."""
     import torch
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
     from dattri.algorithm.influence_function import IFAttributorCG, IFAttributorExplicit
     from dattri.task import AttributionTask
     from torch.utils.data import DataLoader, TensorDataset
@@ -191,6 +210,48 @@ def make_dattri(model, xt, yt, xq, yq, solver: str, dtype):
 # --------------------------------------------------------------------------- main
 
 
+def build_runs(model, xt, yt, xq, yq):
+    import torch
+
+    return {
+        "scrutiny influence (exact Hessian, Cholesky)":
+            lambda: scrutiny_scores(model, xt, yt, xq, yq),
+        "scrutiny newton (one Newton step per example)":
+            lambda: scrutiny_scores(model, xt, yt, xq, yq, method="newton"),
+        "dattri IFAttributorExplicit float64": make_dattri(model, xt, yt, xq, yq, "explicit",
+                                                           torch.float64),
+        "dattri IFAttributorExplicit float32": make_dattri(model, xt, yt, xq, yq, "explicit",
+                                                           torch.float32),
+        "dattri IFAttributorCG float64 (100 it)": make_dattri(model, xt, yt, xq, yq, "cg",
+                                                              torch.float64),
+    }
+
+
+def fit(xt, yt):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000).fit(xt, yt)
+
+
+def run_child(args) -> None:
+    """``--child NAME``: one call in this fresh process; print its peak-RSS rise as JSON."""
+    import torch
+    from dattri.algorithm import influence_function  # noqa: F401 - imported before baseline
+
+    import scrutiny.attribution._linear  # noqa: F401
+
+    torch.set_num_threads(args.threads)
+    xt, yt, xq, yq = load(args.dataset, args.n_train, args.n_query)
+    model = fit(xt, yt)
+    fn = build_runs(model, xt, yt, xq, yq)[args.child]
+    gc.collect()
+    before = _status("VmRSS:")
+    with open("/proc/self/clear_refs", "w") as fh:  # reset VmHWM to the current RSS
+        fh.write("5")
+    fn()
+    print(json.dumps({"rss_rise": max(0, _status("VmHWM:") - before)}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="adult", choices=["adult", "compas", "german"])
@@ -199,7 +260,13 @@ def main() -> None:
     parser.add_argument("--loo-queries", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="1,000 rows, 10 LOO queries")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS / torch threads for every method (default 1)")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        run_child(args)
+        return
     if args.quick:
         args.n_train, args.loo_queries, args.repeat = 1000, 10, 2
     if args.dataset == "german":
@@ -209,13 +276,12 @@ def main() -> None:
 
     import torch
     from scipy.stats import spearmanr
-    from sklearn.linear_model import LogisticRegression
 
     from scrutiny.attribution import attribute
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(args.threads)
     xt, yt, xq, yq = load(args.dataset, args.n_train, args.n_query)
-    model = LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000).fit(xt, yt)
+    model = fit(xt, yt)
     n, d = xt.shape
     print(f"data: {args.dataset}, {n} train x {d} features (+ intercept), {len(xq)} queries; "
           f"train accuracy {model.score(xt, yt):.3f}")
@@ -228,18 +294,7 @@ def main() -> None:
     print(f"exact LOO ground truth: {n} refits in {fmt_time(t_loo)} "
           f"({fmt_time(t_loo / n)} per refit)\n")
 
-    runs = {
-        "scrutiny influence (exact Hessian, Cholesky)":
-            lambda: scrutiny_scores(model, xt, yt, xq, yq),
-        "scrutiny newton (one Newton step per example)":
-            lambda: scrutiny_scores(model, xt, yt, xq, yq, method="newton"),
-        "dattri IFAttributorExplicit float64": make_dattri(model, xt, yt, xq, yq, "explicit",
-                                                           torch.float64),
-        "dattri IFAttributorExplicit float32": make_dattri(model, xt, yt, xq, yq, "explicit",
-                                                           torch.float32),
-        "dattri IFAttributorCG float64 (100 it)": make_dattri(model, xt, yt, xq, yq, "cg",
-                                                              torch.float64),
-    }
+    runs = build_runs(model, xt, yt, xq, yq)
     rows = []
     base_time = None
     for name, fn in runs.items():
@@ -251,7 +306,7 @@ def main() -> None:
             top = np.argsort(-np.abs(truth[q]))[:100]
             rho_top.append(spearmanr(scores[q, top], truth[q, top]).statistic)
         traced = traced_peak(fn)
-        rss = rss_peak_rise(fn)
+        rss = child_rss_rise(args, name)
         if base_time is None:
             base_time = timing.best
         rows.append([name, fmt_time(timing.best), fmt_ratio(timing.best / base_time),
@@ -261,7 +316,8 @@ def main() -> None:
     print_table(
         ["method", f"time ({len(xq)} queries x {n} train, best of {args.repeat})",
          "time / scrutiny", f"Spearman vs LOO, all {n} (mean over {k} queries)",
-         "Spearman vs LOO, top-100 by actual effect", "peak traced", "peak RSS rise"],
+         "Spearman vs LOO, top-100 by actual effect", "peak traced",
+         "peak RSS rise (fresh process)"],
         rows,
         title=f"{args.dataset}: influence of every training example on {len(xq)} test losses",
     )

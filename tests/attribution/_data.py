@@ -8,13 +8,14 @@ UCI original lives in ``shared/data/adult``).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 NUMERIC = ["age", "education_num", "hours_per_week", "capital_gain", "capital_loss"]
 CATEGORICAL = ["workclass", "marital_status", "occupation", "relationship", "race", "sex"]
 
@@ -35,20 +36,19 @@ class AdultSplits:
     feature_names: list[str]
 
 
-_FRAME: pd.DataFrame | None = None
+@functools.cache
+def _adult_frame() -> pd.DataFrame:
+    from scrutiny.datasets import load_adult
+
+    df = load_adult(split="all")
+    df["capital_gain"] = np.log1p(df["capital_gain"])
+    df["capital_loss"] = np.log1p(df["capital_loss"])
+    return df
 
 
 def adult_frame() -> pd.DataFrame:
     """All Adult rows (train and test files), log-scaled capital columns."""
-    global _FRAME  # noqa: PLW0603 - module cache
-    if _FRAME is None:
-        from scrutiny.datasets import load_adult
-
-        df = load_adult(split="all")
-        df["capital_gain"] = np.log1p(df["capital_gain"])
-        df["capital_loss"] = np.log1p(df["capital_loss"])
-        _FRAME = df
-    return _FRAME.copy()
+    return _adult_frame().copy()
 
 
 def adult_splits(seed: int, n_train: int = 3000, n_eval: int = 3000,
@@ -70,3 +70,13 @@ def adult_splits(seed: int, n_train: int = 3000, n_eval: int = 3000,
         x[part == 0], y[part == 0], x[part == 1], y[part == 1], x[part == 2], y[part == 2],
         *frames, list(enc.columns),
     )
+
+
+@pytest.fixture(autouse=True)
+def single_blas_thread() -> Iterator[None]:
+    """One BLAS thread: on a shared 2-core runner, threaded BLAS on these small matrices
+    oversubscribes the cores and makes each refit 20-40x slower."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield

@@ -26,7 +26,7 @@ from scrutiny.exceptions import (
     NotFittedError,
 )
 
-from ._data import adult_splits
+from ._data import adult_splits, single_blas_thread  # noqa: F401 - autouse fixture
 
 
 def _fit(x, y):
@@ -132,7 +132,7 @@ def test_group_loss_target_works_for_regression(small):
     assert res.method == "disparity:group_loss"
     assert res.extras["actions"]["remove"]["actual_change"] < 0
     assert "relabel" not in res.extras["actions"]
-    with pytest.raises(InvalidParameterError, match="binary classifier.*group_loss"):
+    with pytest.raises(InvalidParameterError, match=r"binary classifier.*group_loss"):
         attribute_disparity(ridge, d.X_train, target, d.X_eval, d.y_eval,
                             sensitive_features=d.frame_eval["sex"])
 
@@ -155,7 +155,7 @@ def test_attribute_disparity_bad_input(small):
     d, model = small
     sex = d.frame_eval["sex"]
     args = (model, d.X_train, d.y_train, d.X_eval, d.y_eval)
-    with pytest.raises(InvalidParameterError, match="'target'.*equal_opportunity"):
+    with pytest.raises(InvalidParameterError, match=r"'target'.*equal_opportunity"):
         attribute_disparity(*args, sensitive_features=sex, target="equalized_odds")
     with pytest.raises(InvalidParameterError, match="'top_k'"):
         attribute_disparity(*args, sensitive_features=sex, top_k=0)
@@ -170,7 +170,7 @@ def test_attribute_disparity_bad_input(small):
     with pytest.raises(NotFittedError):
         attribute_disparity(LogisticRegression(), *args[1:], sensitive_features=sex)
     forest = RandomForestClassifier(n_estimators=5).fit(d.X_train, d.y_train)
-    with pytest.raises(InvalidParameterError, match="convex.*Methods that apply.*knn_shapley"):
+    with pytest.raises(InvalidParameterError, match=r"convex.*Methods that apply.*knn_shapley"):
         attribute_disparity(forest, *args[1:], sensitive_features=sex)
     with pytest.raises(InvalidParameterError, match="pos_label"):
         attribute_disparity(*args, sensitive_features=sex, pos_label=">50K")
@@ -183,17 +183,17 @@ def test_attribute_disparity_bad_input(small):
 
 @pytest.mark.slow
 def test_removing_eo_drivers_shrinks_the_gap_more_than_random_removal():
-    """Five seeds: name k drivers on eval rows, retrain without them, measure on test rows."""
+    """Ten seeds: name k drivers on eval rows, retrain without them, measure on test rows."""
     k, n_random = 30, 5
     rows = []
-    for seed in range(5):
+    for seed in range(10):
         d = adult_splits(seed)
         sex_eval = d.frame_eval["sex"].to_numpy()
         sex_test = d.frame_test["sex"].to_numpy()
         model = _fit(d.X_train, d.y_train)
         res = attribute_disparity(model, d.X_train, d.y_train, d.X_eval, d.y_eval,
                                   sensitive_features=sex_eval, top_k=k, verify=True,
-                                  n_random=n_random, n_clusters=4, random_state=seed)
+                                  n_random=2, groups=d.frame_train["sex"], random_state=seed)
         assert res.extras["gap"]["high_group"] == "Male"
         drivers = np.array([r["train_index"] for r in res.extras["drivers"]])
         assert len(drivers) == k
@@ -232,7 +232,7 @@ def test_removing_eo_drivers_shrinks_the_gap_more_than_random_removal():
           f"{abs_diff.mean() / abs_diff.std():.2f}")
     assert (diff > 0).all()
     assert diff.mean() / diff.std() > 1.0
-    assert (abs_diff > 0).sum() >= 4 and abs_diff.mean() > 0
+    assert (abs_diff > 0).sum() >= 8 and abs_diff.mean() > 0
     # the eval-set predictions agree in sign with retraining
     assert (np.sign(table["eval_predicted"]) == np.sign(table["eval_actual"])).all()
 

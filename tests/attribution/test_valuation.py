@@ -24,6 +24,8 @@ from scrutiny.attribution import applicable_methods, attribute
 from scrutiny.attribution._valuation import knn_shapley_values
 from scrutiny.exceptions import DataValidationError, InvalidParameterError, ScrutinyError
 
+from ._data import single_blas_thread  # noqa: F401 - autouse fixture
+
 
 def _knn_utility(subset, dist, y_train, y_q, k):
     if not subset:
@@ -39,8 +41,8 @@ def _brute_force_shapley(dist, y_train, y_q, k):
         others = [j for j in range(n) if j != i]
         for size in range(n):
             w = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
-            for s in itertools.combinations(others, size):
-                s = list(s)
+            for combo in itertools.combinations(others, size):
+                s = list(combo)
                 phi[i] += w * (_knn_utility([*s, i], dist, y_train, y_q, k)
                                - _knn_utility(s, dist, y_train, y_q, k))
     return phi
@@ -129,7 +131,7 @@ def test_knn_shapley_bad_input_is_explained():
     with pytest.raises(DataValidationError, match="continuous"):
         attribute(None, x, x[:, 0], x, x[:, 0], method="knn_shapley")
     words = np.array([["a"], ["b"]] * 25)
-    with pytest.raises(DataValidationError, match="non-numeric.*embeddings"):
+    with pytest.raises(DataValidationError, match=r"non-numeric.*embeddings"):
         attribute(None, words, y, words, y, method="knn_shapley")
     nan = x.copy()
     nan[0, 0] = np.nan
@@ -204,7 +206,7 @@ def test_data_oob_regression_and_pipeline():
 def test_data_oob_applies_only_to_bagging_with_bootstrap():
     x, y, _ = _noisy(200)
     no_boot = RandomForestClassifier(n_estimators=5, bootstrap=False).fit(x, y)
-    with pytest.raises(InvalidParameterError, match="bootstrap=True.*Methods that apply"):
+    with pytest.raises(InvalidParameterError, match=r"bootstrap=True.*Methods that apply"):
         attribute(no_boot, x, y, x, y, method="data_oob")
     gbm = GradientBoostingClassifier(n_estimators=5).fit(x, y)
     with pytest.raises(InvalidParameterError, match="bagging ensemble"):

@@ -66,8 +66,8 @@ def _is_label_like(groups: Any, frame: Any) -> bool:
     if _is_column_names(groups, frame) or hasattr(groups, "iloc") or isinstance(groups, dict):
         return True
     if isinstance(groups, np.ndarray):
-        return groups.ndim == 1 and groups.dtype != object or (
-            groups.ndim == 1 and all(np.ndim(g) == 0 for g in groups))
+        return groups.ndim == 1 and (
+            groups.dtype != object or all(np.ndim(g) == 0 for g in groups))
     if isinstance(groups, list | tuple):
         return all(np.ndim(g) == 0 for g in groups)
     return False
@@ -96,9 +96,9 @@ def _group_labels(values: Any, n: int, name: str, frame: Any = None) -> np.ndarr
         values = values.to_pandas()
     if hasattr(values, "columns") and hasattr(values, "iloc"):
         cols = list(values.columns)
-        arr = values.astype(str).to_numpy()
+        arr = values.to_numpy(dtype=object)
         if len(cols) == 1:
-            out = arr[:, 0]
+            out = np.array([str(v) for v in arr[:, 0]], dtype=object)
         else:
             out = np.array([_SEP.join(f"{c}={v}" for c, v in zip(cols, row, strict=True))
                             for row in arr], dtype=object)
@@ -109,7 +109,7 @@ def _group_labels(values: Any, n: int, name: str, frame: Any = None) -> np.ndarr
         if raw.ndim == 2:
             out = np.array([_SEP.join(map(str, row)) for row in raw], dtype=object)
         elif raw.ndim == 1:
-            out = raw.astype(str).astype(object)
+            out = np.array([str(v) for v in raw.tolist()], dtype=object)
         else:
             msg = f"{name} must hold one value (or one row of values) per row."
             raise DataValidationError(msg)
@@ -226,10 +226,12 @@ class _Gap:
             loss = per_example_loss(model, self.x, self.y, smoothing=self.parts.spec.smoothing)
             v = float(self.coef @ loss)
             return v, v
-        z = np.asarray(model.decision_function(self.x), dtype=float)
+        # binary linear models: decision = x·w + b, predict = classes_[decision > 0]
+        z = self.x @ np.asarray(model.coef_, dtype=float).ravel() + float(
+            np.ravel(model.intercept_)[0])
         s = 1.0 / (1.0 + np.exp(-z))
         s = s if self.pos_index == 1 else 1.0 - s
-        hard = (model.predict(self.x) == self.pos_label).astype(float)
+        hard = ((z > 0) == (self.pos_index == 1)).astype(float)
         return float(self.coef @ s), float(self.coef @ hard)
 
 
@@ -273,7 +275,7 @@ def _py(v: Any) -> Any:
 
 
 def undersampled_slices(
-    X: Any,  # noqa: N803 - scikit-learn's naming
+    X: Any,
     sensitive: Any,
     *,
     y: Any = None,
@@ -378,9 +380,9 @@ def undersampled_slices(
 
 def attribute_disparity(
     model: Any,
-    X_train: Any,  # noqa: N803 - scikit-learn's naming
+    X_train: Any,
     y_train: Any,
-    X_eval: Any,  # noqa: N803
+    X_eval: Any,
     y_eval: Any,
     *,
     sensitive_features: Any,
@@ -533,7 +535,7 @@ def attribute_disparity(
     hard0 = gap.measure(est)[1]
 
     def _actual(model_after: Any) -> dict[str, float]:
-        assert base_gap is not None  # noqa: S101 - internal
+        assert base_gap is not None
         smooth, hard = gap.measure(model_after)
         return {"actual_change": smooth - base_gap[0], "actual_gap": smooth,
                 "actual_hard_change": hard - base_gap[1], "actual_hard_gap": hard}
@@ -818,8 +820,7 @@ def explain_query(
     shown = frame[cols].reset_index(drop=True)
     counts = None
     if min_group_size > 1:
-        keys = shown.astype(str).agg("\x1f".join, axis=1)
-        counts = keys.map(keys.value_counts())
+        counts = shown.assign(_rows=1).groupby(cols, dropna=False)["_rows"].transform("size")
     strongest = max((abs(s) for _, s in pairs), default=0.0) or 1.0
     cases = []
     for rank, (i, s) in enumerate(pairs, start=1):

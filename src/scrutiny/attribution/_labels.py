@@ -104,7 +104,7 @@ def _exact_self_influence(model: Any, x: Any, y: np.ndarray) -> tuple[np.ndarray
 
 def label_issues(
     model: Any,
-    X: Any,  # noqa: N803 - scikit-learn's naming
+    X: Any,
     y: Any,
     *,
     method: str = "self_influence",
@@ -234,7 +234,7 @@ def label_issues(
     ranking = np.argsort(-score, kind="stable")
     m = len(issues)
     top_self = set(ranking[:m].tolist())
-    both = int(len(top_self & set(issues.tolist())))
+    both = len(top_self & set(issues.tolist()))
     suggested = classes[np.argmax(proba, axis=1)]
     side = []
     for r in range(min(int(top_k), n)):

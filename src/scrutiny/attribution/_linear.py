@@ -124,7 +124,8 @@ def unsupported_reason(model: Any) -> str | None:
             )
     if name == "LinearSVC":
         if model.penalty != "l2":
-            return "LinearSVC with penalty='l1' is not twice differentiable; refit with penalty='l2'"
+            return ("LinearSVC with penalty='l1' is not twice differentiable; "
+                    "refit with penalty='l2'")
         if getattr(model, "multi_class", "ovr") == "crammer_singer":
             return "LinearSVC(multi_class='crammer_singer') is not supported; use 'ovr'"
     if name == "SGDClassifier":
@@ -314,7 +315,7 @@ def _encode_y(spec: _Spec, y: Any, name: str = "y") -> np.ndarray:
     if y.ndim != 1:
         y = y.ravel()
     classes = spec.classes
-    assert classes is not None  # noqa: S101 - classifiers always have classes_
+    assert classes is not None
     idx = np.searchsorted(classes, y)
     idx = np.clip(idx, 0, len(classes) - 1)
     bad = classes[idx] != y
@@ -945,7 +946,7 @@ def _require_supported(model: Any, where: str) -> None:
 
 
 def linear_parts(
-    model: Any, X_train: Any, y_train: Any, sample_weight: Any = None,  # noqa: N803
+    model: Any, X_train: Any, y_train: Any, sample_weight: Any = None,
     *, damping: float | None = None, smoothing: float = DEFAULT_SMOOTHING,
 ) -> LinearParts:
     """The exact training objective of a fitted convex scikit-learn model.
@@ -998,7 +999,7 @@ def linear_parts(
     return LinearParts(model, spec, x, y_enc, sw, damping, y_raw)
 
 
-def per_example_loss(model: Any, X: Any, y: Any, *,  # noqa: N803
+def per_example_loss(model: Any, X: Any, y: Any, *,
                      smoothing: float = DEFAULT_SMOOTHING) -> np.ndarray:
     """The loss of each example under a fitted convex model (unweighted).
 
@@ -1025,7 +1026,7 @@ def per_example_loss(model: Any, X: Any, y: Any, *,  # noqa: N803
     return _loss_parts(spec, _decision(spec, x), _encode_y(spec, y), order=0)[0]
 
 
-def self_influence(model: Any, X: Any, y: Any, sample_weight: Any = None,  # noqa: N803
+def self_influence(model: Any, X: Any, y: Any, sample_weight: Any = None,
                    *, damping: float | None = None,
                    smoothing: float = DEFAULT_SMOOTHING) -> np.ndarray:
     """How much each training example's own loss would rise if it were removed.
@@ -1160,7 +1161,7 @@ def _query_loss(st: _Setup, theta: np.ndarray | None = None) -> np.ndarray:
 
 
 def _top(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """k largest-|score| columns per row, sorted by decreasing score (NaN ignored)."""
+    """Top ``k`` columns by |score| per row, sorted by decreasing score (NaN ignored)."""
     k = min(k, scores.shape[1])
     mag = np.where(np.isnan(scores), -np.inf, np.abs(scores))
     idx = np.argpartition(-mag, k - 1, axis=1)[:, :k]
@@ -1241,7 +1242,7 @@ def _optimality_note(st: _Setup) -> tuple[list[str], dict[str, Any]]:
             "the optimum."], extras
 
 
-def _run_influence(model: Any, X_train: Any, y_train: Any, X_query: Any, y_query: Any,  # noqa: N803
+def _run_influence(model: Any, X_train: Any, y_train: Any, X_query: Any, y_query: Any,
                    **options: Any) -> AttributionResult:
     start = time.perf_counter()
     st = _setup("influence", model, X_train, y_train, X_query, y_query, options)
@@ -1295,7 +1296,7 @@ def _loss_change(st: _Setup, thetas: np.ndarray, rows: np.ndarray) -> np.ndarray
     return out.T
 
 
-def _run_newton(model: Any, X_train: Any, y_train: Any, X_query: Any, y_query: Any,  # noqa: N803
+def _run_newton(model: Any, X_train: Any, y_train: Any, X_query: Any, y_query: Any,
                 **options: Any) -> AttributionResult:
     start = time.perf_counter()
     st = _setup("newton", model, X_train, y_train, X_query, y_query, options)
@@ -1309,10 +1310,7 @@ def _run_newton(model: Any, X_train: Any, y_train: Any, X_query: Any, y_query: A
         "captures most of the non-linearity that plain influence misses for groups. Exact for "
         "squared-loss models."
     )
-    if st.groups is None:
-        steps = p.newton_loo_steps()
-    else:
-        steps = p.newton_steps(st.groups)
+    steps = p.newton_loo_steps() if st.groups is None else p.newton_steps(st.groups)
     thetas = p.theta[None, :] + steps
     out = _emit(st, lambda rows: _loss_change(st, thetas, rows))
     return AttributionResult(
@@ -1321,7 +1319,7 @@ def _run_newton(model: Any, X_train: Any, y_train: Any, X_query: Any, y_query: A
     )
 
 
-def _run_retrain(model: Any, X_train: Any, y_train: Any, X_query: Any, y_query: Any,  # noqa: N803
+def _run_retrain(model: Any, X_train: Any, y_train: Any, X_query: Any, y_query: Any,
                  **options: Any) -> AttributionResult:
     start = time.perf_counter()
     st = _setup("retrain", model, X_train, y_train, X_query, y_query, options)

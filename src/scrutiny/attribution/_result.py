@@ -89,7 +89,9 @@ class AttributionResult:
             )
         if self.scores is not None:
             row = self.scores[query]
-            order = np.argsort(-row if kind == "helpful" else row, kind="stable")[:k]
+            known = np.flatnonzero(np.isfinite(row))  # partial retrains leave NaN elsewhere
+            vals = row[known]
+            order = known[np.argsort(-vals if kind == "helpful" else vals, kind="stable")[:k]]
             return [(int(i), float(row[i])) for i in order]
         assert self.top_indices is not None and self.top_scores is not None  # noqa: S101
         idx, val = self.top_indices[query], self.top_scores[query]

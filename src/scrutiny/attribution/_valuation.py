@@ -65,7 +65,7 @@ def knn_shapley_values(
     ndarray of shape (n_query, n_train)
         Shapley values, in training-example order.
     """
-    n_q, n = dist.shape
+    n = dist.shape[1]
     order = np.argsort(dist, axis=1, kind="stable")
     match = (y_train[order] == y_query[:, None]).astype(float)
     rank = np.arange(1, n, dtype=float)  # j = 1 .. n-1
@@ -173,9 +173,9 @@ def _top(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 def knn_shapley(
     model: Any,
-    X_train: Any,  # noqa: N803 - scikit-learn's naming
+    X_train: Any,
     y_train: Any,
-    X_query: Any,  # noqa: N803
+    X_query: Any,
     y_query: Any,
     *,
     n_neighbors: int = 10,
@@ -345,15 +345,17 @@ def _knn_applies(model: Any) -> str | None:
 
 def data_oob_values(
     model: Any,
-    X_train: Any,  # noqa: N803 - scikit-learn's naming
+    X_train: Any,
     y_train: Any,
 ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Data-OOB values of the training set of a fitted bagging ensemble.
 
     Parameters
     ----------
-    model : BaggingClassifier, BaggingRegressor, RandomForest*, ExtraTrees* or a Pipeline ending in one
-        Fitted with bootstrap sampling, on ``X_train`` in the same row order.
+    model : bagging ensemble
+        A ``BaggingClassifier``, ``BaggingRegressor``, ``RandomForest*`` or
+        ``ExtraTrees*`` (or a Pipeline ending in one), fitted with bootstrap
+        sampling on ``X_train``, in the same row order.
     X_train, y_train : array-like
         The training data the ensemble was fitted on.
 
@@ -434,9 +436,9 @@ def data_oob_values(
 
 def data_oob(
     model: Any,
-    X_train: Any,  # noqa: N803 - scikit-learn's naming
+    X_train: Any,
     y_train: Any,
-    X_query: Any = None,  # noqa: N803
+    X_query: Any = None,
     y_query: Any = None,
 ) -> AttributionResult:
     """Data-OOB values (Kwon & Zou, 2023) of every training example.

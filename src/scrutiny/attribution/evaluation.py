@@ -122,7 +122,7 @@ def lds_per_query(scores: Any, subsets: Any, retrained_outputs: Any) -> np.ndarr
 
 
 def lds(scores: Any, subsets: Any, retrained_outputs: Any) -> float:
-    """Linear datamodeling score: do summed scores predict retrained models' outputs?
+    """Linear datamodeling score: how well summed scores predict retrained models' outputs.
 
     For each query ``q`` and subset ``S_j``, the prediction is
     ``sum(scores[q, i] for i in S_j)``; LDS is the Spearman correlation, over

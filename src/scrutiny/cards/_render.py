@@ -51,7 +51,13 @@ class _Dumper(yaml.SafeDumper):
         return super().increase_indent(flow, False)
 
 
+_BREAKS = ("\x85", "\u2028", "\u2029", "\ufeff")
+
+
 def _str_representer(dumper: yaml.SafeDumper, data: str) -> Any:
+    if any(c in data for c in _BREAKS):
+        # YAML reads these as line breaks unless they are escaped in double quotes
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
     style = "|" if "\n" in data and data == data.strip() and "\r" not in data else None
     if style and any(line != line.rstrip() for line in data.split("\n")):
         style = None  # trailing spaces do not survive a literal block
@@ -154,7 +160,9 @@ def render_markdown(card: ModelCard | DatasetCard) -> str:
     """The card as a Hub ``README.md``."""
     meta = card.metadata.to_dict()
     lines = ["---", dump_yaml(meta).rstrip("\n"), "---", ""]
-    lines += [f"# {TITLE_PREFIX[card.kind]}{card_name(card)}", ""]
+    # a trailing '#' would read as the heading's closing sequence: escape it
+    title = re.sub(r"#+$", lambda m: "\\#" * len(m.group(0)), card_name(card))
+    lines += [f"# {TITLE_PREFIX[card.kind]}{title}", ""]
     if card.summary:
         lines += [card.summary, ""]
     for spec in REGISTRY[card.kind]:
@@ -188,6 +196,8 @@ def parse_card(text: str, *, kind: str) -> ModelCard | DatasetCard:
         if spec.text is not None:
             _set(data, spec.owner, spec.text, content)
     prefix = TITLE_PREFIX[kind]
+    if title:
+        title = re.sub(r"(\\#)+$", lambda m: "#" * (len(m.group(0)) // 2), title)
     if title and title.lower().startswith(prefix.lower()):
         title = title[len(prefix):]
     if not title or not title.strip():

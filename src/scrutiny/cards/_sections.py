@@ -126,7 +126,8 @@ REGISTRY = {"model": MODEL_SECTIONS, "dataset": DATASET_SECTIONS}
 TITLE_PREFIX = {"model": "Model Card for ", "dataset": "Dataset Card for "}
 
 PLACEHOLDER = "[More Information Needed]"
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
+# CommonMark: an optional closing run of '#' must follow a space ("C#" keeps its '#')
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _COMMENT = re.compile(r"<!--[\s\S]*?-->")
 _BULLET = re.compile(r"^[-*][ \t]+\*\*(.+?):?\*\*:?[ \t]*(.*)$")
@@ -213,6 +214,11 @@ def is_placeholder(spec: SectionSpec, text: str) -> bool:
     filled = [v for attr, v in facts.items() if v is not None and not attr.startswith(META)]
     for sentence in _BOILERPLATE:
         rest = rest.replace(sentence, "")
-    lines = [ln.strip() for ln in rest.replace(PLACEHOLDER, "").split("\n")]
+    lines = []
+    for line in rest.split("\n"):
+        m = _BULLET.match(line.strip())
+        if m and m.group(2).strip() in ("", PLACEHOLDER):
+            continue  # a fact of the template left empty, such as "Training regime"
+        lines.append(line.replace(PLACEHOLDER, "").strip())
     remaining = [ln for ln in lines if ln and not _LABEL_LINE.match(ln)]
     return not filled and not remaining

@@ -298,14 +298,26 @@ def _check_metadata(kind: str, meta: dict[str, Any], issues: list[CardIssue]) ->
             if len(index) > 1:
                 warn("model-index", f"has {len(index)} entries; the Hub and huggingface_hub "
                      "read one model name, so keep one entry with all the results.")
+            seen: dict[tuple[Any, ...], str] = {}
             for i, entry in enumerate(index):
-                for j, res in enumerate((entry or {}).get("results") or []
-                                        if isinstance(entry, dict) else []):
-                    ds = res.get("dataset") if isinstance(res, dict) else None
-                    dtype = ds.get("type") if isinstance(ds, dict) else None
+                results = entry.get("results") if isinstance(entry, dict) else None
+                for j, res in enumerate(results if isinstance(results, list) else []):
+                    if not isinstance(res, dict):
+                        continue
+                    where = f"model-index[{i}].results[{j}]"
+                    ds = res.get("dataset") if isinstance(res.get("dataset"), dict) else {}
+                    task = res.get("task") if isinstance(res.get("task"), dict) else {}
+                    dtype = ds.get("type")
                     if isinstance(dtype, str) and " " in dtype:
-                        warn(f"model-index[{i}].results[{j}].dataset.type",
+                        warn(f"{where}.dataset.type",
                              f"{dtype!r} should be a Hub dataset id (no spaces).")
+                    key = (task.get("type"), dtype, ds.get("config"), ds.get("split"),
+                           ds.get("revision"))
+                    if key in seen:
+                        warn(where, f"has the same task, dataset, config, split and revision "
+                             f"as {seen[key]}; huggingface_hub merges such results when it "
+                             "rewrites the card. Put their metrics in one result.")
+                    seen.setdefault(key, where)
     else:
         if not meta.get("size_categories"):
             warn("size_categories", "no size category; add one such as '10K<n<100K'.")

@@ -41,7 +41,7 @@ def load_model(path: str | Path, *, trust: bool) -> Any:
 
         try:
             with p.open("rb") as fh:
-                return pickle.load(fh)  # noqa: S301 - only with --trust
+                return pickle.load(fh)
         except Exception as exc:
             msg = f"--model: {str(p)!r} could not be unpickled ({exc})."
             raise ConfigError(msg) from None
@@ -116,7 +116,8 @@ def _features(model: Any, given: str | None, label: str) -> list[str]:
               help="Rank training rows by how likely their label is wrong (self-influence "
               "beside confident learning).")
 @click.option("--sensitive",
-              help="Comma-separated sensitive column(s): attribute a group gap on the --query rows.")
+              help="Comma-separated sensitive column(s): attribute a group gap measured on "
+              "the --query rows.")
 @click.option("--target", type=click.Choice(TARGETS), default="equal_opportunity",
               show_default=True, help="The group gap attributed with --sensitive.")
 @click.option("--no-verify", is_flag=True,

@@ -54,7 +54,7 @@ class TorchOptions(BaseModel):
     model_factory: Callable[[], Any] | None = None
     learning_rates: float | list[float] | None = None
     loss: Any = "cross_entropy"
-    damping: float = Field(0.0, ge=0.0)
+    damping: float = Field(0.1, ge=0.0)
     device: Any = None
     query_chunk: int = Field(1024, ge=1)
     train_chunk: int = Field(8192, ge=1)
@@ -390,9 +390,10 @@ def run(
         if kind == "trak":
             assert otl is not None
             out_to_loss.append(otl)
-            inv = store.array(f"train/member_{m:03d}/xtx_inv", (k, k), "float64")
-            lam_arr = store.array(f"train/member_{m:03d}/damping_abs", (1,), "float64")
-            step = f"train/member_{m:03d}/finalized"
+            fin = f"train/member_{m:03d}/damping_{opts.damping!r}"
+            inv = store.array(f"{fin}/xtx_inv", (k, k), "float64")
+            lam_arr = store.array(f"{fin}/damping_abs", (1,), "float64")
+            step = f"{fin}/finalized"
             if not store.is_done(step):
                 inv[:], lam = xtx_inverse(feats, opts.damping, opts.train_chunk)
                 lam_arr[0] = lam
