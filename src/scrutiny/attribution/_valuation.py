@@ -152,7 +152,7 @@ def _representation(
     return _numeric(a_train, "X_train", hint), _numeric(a_query, "X_query", hint), "raw features"
 
 
-def _labels(y: Any, name: str) -> np.ndarray:
+def _label_array(y: Any, name: str) -> np.ndarray:
     arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
     if arr.ndim != 1:
         arr = arr.ravel() if arr.ndim == 2 and 1 in arr.shape else arr
@@ -245,7 +245,7 @@ def knn_shapley(
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int | np.integer)
                               or top_k < 1):
         raise InvalidParameterError.from_value("top_k", where, "None or an integer >= 1", top_k)
-    y_tr, y_q = _labels(y_train, "y_train"), _labels(y_query, "y_query")
+    y_tr, y_q = _label_array(y_train, "y_train"), _label_array(y_query, "y_query")
     e_train, e_query, space = _representation(model, X_train, X_query, embeddings)
     check_shapes(None, e_train, y_tr, e_query, y_q)
     if y_tr.dtype.kind == "f" and len(np.unique(y_tr)) > max(20, len(y_tr) // 10):
@@ -371,7 +371,7 @@ def data_oob_values(
         Whether values are accuracies (True) or negative squared errors.
     """
     est, pre = _final(model)
-    y = _labels(y_train, "y_train")
+    y = _label_array(y_train, "y_train")
     x = pre.transform(X_train) if pre is not None else X_train
     if hasattr(x, "toarray"):  # sparse encoders
         x = x.toarray()

@@ -200,6 +200,8 @@ def split_bullets(spec: SectionSpec, text: str) -> tuple[str, dict[str, str | No
 _BOILERPLATE = (
     "Users (both direct and downstream) should be made aware of the risks, biases and "
     "limitations of the model. More information needed for further recommendations.",
+    "Users should be made aware of the risks, biases and limitations of the dataset. More "
+    "information needed for further recommendations.",
     "Use the code below to get started with the model.",
     "Carbon emissions can be estimated using the [Machine Learning Impact calculator]"
     "(https://mlco2.github.io/impact#compute) presented in [Lacoste et al. (2019)]"
