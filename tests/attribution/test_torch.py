@@ -387,7 +387,10 @@ def test_resume_after_interruption_gives_identical_scores(toy, tmp_path, monkeyp
     with pytest.raises(KeyboardInterrupt):
         attribute(models, x, y, xq, yq, store_dir=store, **opts)
     done = MemmapStore(store).steps_done()
-    assert len(done) == 10  # 8 chunks of member 0 (60 rows / 8) + 2 of its queries... at most
+    # member 0: 8 train chunks (60 rows / 8), 1 query chunk, its finalised inverse;
+    # member 1: 1 train chunk, then the crash
+    assert len(done) == 8 + 1 + 1 + 1
+    assert sum("finalized" in step for step in done) == 1
     assert (store / "meta.json").exists()
 
     calls["n"] = -10**9  # no more crashes; count the work left
@@ -478,10 +481,11 @@ def test_sign_convention_matches_leave_one_out_retraining():
         keep[i] = False
         effects[:, i] = query_losses(fit(keep)) - base  # loss rise when i is removed
 
-    for method, floor in (("trak", 0.8), ("grad_dot", 0.5), ("tracin", 0.5)):
+    for method, floor in (("trak", 0.9), ("grad_dot", 0.8), ("tracin", 0.8)):  # 0.99, 0.97, 0.97
         res = attribute(full, x, y, xq, yq, method=method, projector="identity",
                         materialize=True)
         corr = loo_correlation(res.scores, effects)
+        print(f"{method}: Spearman with leave-one-out retraining = {corr:.3f}")
         assert corr > floor, (method, corr)
         # the most helpful example really helps; the most harmful one really hurts
         for q in range(len(xq)):

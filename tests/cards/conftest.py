@@ -9,7 +9,7 @@ from typing import Any
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # before huggingface_hub is imported anywhere
 
-import pytest  # noqa: E402
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPAS_RECORD = ROOT / "tests" / "golden" / "compas_audit.json"

@@ -152,7 +152,7 @@ def test_own_rail_licence_restricts_without_warning(compas_record):
 def test_reads_folders_and_files(compas_record, tmp_path):
     (tmp_path / "audit.json").write_text(json.dumps(compas_record))
     assert model_card_from_audit(tmp_path) == model_card_from_audit(tmp_path / "audit.json")
-    with pytest.raises(InvalidParameterError, match="has no audit.json"):
+    with pytest.raises(InvalidParameterError, match=r"has no audit.json"):
         model_card_from_audit(tmp_path / "..")
     with pytest.raises(InvalidParameterError, match="does not exist"):
         model_card_from_audit(tmp_path / "nope.json")
@@ -162,7 +162,7 @@ def test_reads_folders_and_files(compas_record, tmp_path):
 
 
 def test_bad_records(compas_record):
-    with pytest.raises(ConfigError, match="audit.assessment: missing"):
+    with pytest.raises(ConfigError, match=r"audit.assessment: missing"):
         model_card_from_audit({"title": "x"})
     with pytest.raises(InvalidParameterError, match="'decimals' parameter"):
         model_card_from_audit(compas_record, decimals=-1)

@@ -61,7 +61,7 @@ def test_rail_entries_carry_restrictions_and_pass_down():
 
 def test_get_license_is_lenient_on_case_and_strict_on_ids():
     assert get_license(" MIT ").id == "mit"
-    with pytest.raises(InvalidParameterError, match="license_id: 'gpl3' is not a licence id.*"
+    with pytest.raises(InvalidParameterError, match=r"license_id: 'gpl3' is not a licence id.*"
                        "Did you mean .*'gpl-3.0'"):
         get_license("gpl3")
     with pytest.raises(InvalidParameterError):

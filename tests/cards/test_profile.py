@@ -75,7 +75,7 @@ def test_profile_accepts_dataframes(table):
 
 
 def test_profile_errors(table):
-    with pytest.raises(ColumnNotFoundError, match="'sx' \\(given as 'sensitive_features'\\)"
+    with pytest.raises(ColumnNotFoundError, match=r"'sx' \(given as 'sensitive_features'\)"
                        ".*Did you mean 'sex'"):
         profile_dataset(table, sensitive_features=["sx"])
     with pytest.raises(ColumnNotFoundError, match="given as 'label'"):

@@ -7,6 +7,7 @@ eval results).
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import string
 
@@ -31,7 +32,8 @@ from scrutiny.cards._validate import TASK_IDS
 
 hf = pytest.importorskip("huggingface_hub")
 
-SETTINGS = settings(max_examples=int(__import__("os").environ.get("CARD_EXAMPLES", "60")), deadline=None,
+# CARD_EXAMPLES=600 for a longer search (about 25 s)
+SETTINGS = settings(max_examples=int(os.environ.get("CARD_EXAMPLES", "60")), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 # --- text -------------------------------------------------------------------

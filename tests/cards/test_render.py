@@ -37,7 +37,7 @@ def test_template_comments_are_dropped():
 def test_parse_errors_name_the_field():
     with pytest.raises(ConfigError, match="license: 'nope'"):
         ModelCard.from_markdown("---\nlicense: nope\n---\n# Model Card for x\n")
-    with pytest.raises(ConfigError, match="metadata: the YAML block .* must be a mapping"):
+    with pytest.raises(ConfigError, match=r"metadata: the YAML block .* must be a mapping"):
         ModelCard.from_markdown("---\n- a\n---\n")
     card = ModelCard.from_markdown("no metadata, no title")
     assert card.model_id == "Model ID" and card.summary == "no metadata, no title"

@@ -136,7 +136,7 @@ def test_co2_emissions_number_or_object():
     assert ModelCardMetadata(co2_eq_emissions=10).to_dict() == {"co2_eq_emissions": 10}
     assert ModelCardMetadata(co2_eq_emissions={"emissions": 1.5, "training_type":
                                                "fine-tuning"}).co2_eq_emissions.emissions == 1.5
-    with pytest.raises(ConfigError, match="co2_eq_emissions.training_type"):
+    with pytest.raises(ConfigError, match=r"co2_eq_emissions.training_type"):
         ModelCardMetadata(co2_eq_emissions={"emissions": 1, "training_type": "inference"})
 
 
@@ -167,7 +167,7 @@ def test_section_text_is_cleaned_and_checked_on_assignment():
     card = ModelCard(model_id="m")
     with pytest.raises(ConfigError, match=r"uses.direct_use: must be Markdown text"):
         card.uses = {"direct_use": ["x"]}
-    with pytest.raises(ConfigError, match="metadata.license: 'zz'"):
+    with pytest.raises(ConfigError, match=r"metadata.license: 'zz'"):
         card.metadata = {"license": "zz"}
     with pytest.raises(ConfigError, match="model_id: must be a non-empty one-line"):
         ModelCard(model_id="  ")

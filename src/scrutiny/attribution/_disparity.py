@@ -556,7 +556,7 @@ def attribute_disparity(
         if classes is not None and len(classes) == 2:
             y_new = yt.copy()
             flip = {classes[0]: classes[1], classes[1]: classes[0]}
-            y_new[drivers] = np.array([flip[v] for v in yt[drivers].tolist()], dtype=yt.dtype)
+            y_new[drivers] = np.array([flip[lab] for lab in yt[drivers].tolist()], dtype=yt.dtype)
             g_old = parts.grads(xt[drivers], yt[drivers])
             g_new = parts.grads(xt[drivers], y_new[drivers])
             change = float(((parts.weights[drivers][:, None] * (g_old - g_new)) @ v).sum())

@@ -22,7 +22,12 @@ from scrutiny.cards._licenses import (
     get_license,
     out_of_scope_from_licenses,
 )
-from scrutiny.cards._profile import DatasetProfile, dataset_card_from_data, profile_dataset, size_category
+from scrutiny.cards._profile import (
+    DatasetProfile,
+    dataset_card_from_data,
+    profile_dataset,
+    size_category,
+)
 from scrutiny.cards._schema import (
     CARD_SCHEMA_VERSION,
     PLACEHOLDER,

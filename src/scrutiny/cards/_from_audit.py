@@ -586,10 +586,10 @@ def _bias(record: dict[str, Any], findings: list[dict[str, Any]], method: str | 
         head = "**Data-quality findings**" + (
             f" (training-data attribution, method `{method}`)" if method else "")
         items = []
-        for kind in _FINDING_KINDS:
+        for kind, label in _FINDING_KINDS.items():
             for f in (f for f in findings if f["kind"] == kind):
                 count = f" ({f['count']})" if f["count"] is not None else ""
-                items.append(f"{_FINDING_KINDS[kind]}{count}: {f['message']}")
+                items.append(f"{label}{count}: {f['message']}")
         out.append(head + "\n\n" + _bullets(items))
     if not delib.get("signoffs"):
         out.append("Nobody has signed the audit off yet.")

@@ -186,8 +186,8 @@ def parse_card(text: str, *, kind: str) -> ModelCard | DatasetCard:
     metadata = meta_cls.model_validate(meta)
     title, summary, chunks = split_body(body, kind)
     data: dict[str, Any] = {"metadata": metadata, "summary": strip_comments(summary)}
-    for spec, content in chunks.items():
-        content = strip_comments(content)
+    for spec, raw in chunks.items():
+        content = strip_comments(raw)
         if spec.bullets:
             content, facts = split_bullets(spec, content)
             for attr, value in facts.items():

@@ -82,6 +82,10 @@ ANNOTATIONS_CREATORS = ("found", "crowdsourced", "expert-generated", "machine-ge
                         "no-annotation", "other")
 LANGUAGE_CREATORS = ("found", "crowdsourced", "expert-generated", "machine-generated", "other")
 MULTILINGUALITY = ("monolingual", "multilingual", "translation", "other")
+_SizeCategory = Literal[SIZE_CATEGORIES]  # type: ignore[valid-type]
+_AnnotationsCreator = Literal[ANNOTATIONS_CREATORS]  # type: ignore[valid-type]
+_LanguageCreator = Literal[LANGUAGE_CREATORS]  # type: ignore[valid-type]
+_Multilinguality = Literal[MULTILINGUALITY]  # type: ignore[valid-type]
 
 
 # ---------------------------------------------------------------------------
@@ -370,7 +374,10 @@ class EvalMetric(_Model):
     verified: bool | None = None
     verify_token: StrictStr | None = Field(default=None, alias="verifyToken")
 
-    _value = field_validator("value", mode="before")(lambda v: _check_metric_value(v))
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value(cls, value: Any) -> Any:
+        return _check_metric_value(value)
 
 
 class EvalTask(_Model):
@@ -554,12 +561,20 @@ class _Metadata(_Model):
     extra_gated_button_content: StrictStr | None = None
     extra_gated_fields: dict[str, Any] | None = None
 
-    _gated = field_validator("extra_gated_fields", mode="before")(
-        lambda v: _check_gated_fields(v))
-    _tags = field_validator("tags", mode="before", check_fields=False)(
-        lambda v: None if v is None else normalize_tags(_str_list(v)))
-    _language = field_validator("language", mode="before", check_fields=False)(
-        lambda v: _str_list(v))
+    @field_validator("extra_gated_fields", mode="before")
+    @classmethod
+    def _gated(cls, value: Any) -> Any:
+        return _check_gated_fields(value)
+
+    @field_validator("tags", mode="before", check_fields=False)
+    @classmethod
+    def _tags(cls, value: Any) -> Any:
+        return None if value is None else normalize_tags(_str_list(value))
+
+    @field_validator("language", mode="before", check_fields=False)
+    @classmethod
+    def _language(cls, value: Any) -> Any:
+        return _str_list(value)
 
     @model_validator(mode="after")
     def _license_other(self) -> _Metadata:
@@ -634,8 +649,10 @@ class ModelCardMetadata(_Metadata):
         An image URL for social previews.
     co2_eq_emissions : float or CO2Emissions, default=None
         The training emissions in grams of CO2 equivalent, or their details.
-    extra_gated_prompt, extra_gated_heading, extra_gated_description, extra_gated_button_content : str, default=None
+    extra_gated_prompt, extra_gated_heading : str, default=None
         Texts of the access-request form of a gated repository.
+    extra_gated_description, extra_gated_button_content : str, default=None
+        More texts of that form.
     extra_gated_fields : dict, default=None
         The form's extra fields: label → type name or :class:`GatedField`.
     model_index : list of ModelIndexEntry, default=None
@@ -671,8 +688,15 @@ class ModelCardMetadata(_Metadata):
     model_index: list[ModelIndexEntry] | None = Field(default=None, alias="model-index",
                                                       min_length=1)
 
-    _license = field_validator("license", mode="before")(lambda v: _check_license(v))
-    _lists = field_validator("datasets", "metrics", mode="before")(lambda v: _str_list(v))
+    @field_validator("license", mode="before")
+    @classmethod
+    def _license(cls, value: Any) -> Any:
+        return _check_license(value)
+
+    @field_validator("datasets", "metrics", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _str_list(value)
 
     @field_validator("base_model", mode="before")
     @classmethod
@@ -757,8 +781,10 @@ class DatasetCardMetadata(_Metadata):
         Configurations (``config_name``, ``data_files``...).
     dataset_info : dict or list of dict, default=None
         Features, splits and sizes.
-    extra_gated_prompt, extra_gated_heading, extra_gated_description, extra_gated_button_content : str, default=None
+    extra_gated_prompt, extra_gated_heading : str, default=None
         Texts of the access-request form of a gated dataset.
+    extra_gated_description, extra_gated_button_content : str, default=None
+        More texts of that form.
     extra_gated_fields : dict, default=None
         The form's extra fields.
 
@@ -777,10 +803,10 @@ class DatasetCardMetadata(_Metadata):
     license_link: StrictStr | None = None
     license_details: StrictStr | None = None
     tags: list[str] | None = None
-    annotations_creators: list[Literal[ANNOTATIONS_CREATORS]] | None = None  # type: ignore[valid-type]
-    language_creators: list[Literal[LANGUAGE_CREATORS]] | None = None  # type: ignore[valid-type]
-    multilinguality: list[Literal[MULTILINGUALITY]] | None = None  # type: ignore[valid-type]
-    size_categories: list[Literal[SIZE_CATEGORIES]] | None = None  # type: ignore[valid-type]
+    annotations_creators: list[_AnnotationsCreator] | None = None
+    language_creators: list[_LanguageCreator] | None = None
+    multilinguality: list[_Multilinguality] | None = None
+    size_categories: list[_SizeCategory] | None = None
     source_datasets: list[str] | None = None
     task_categories: list[str] | None = None
     task_ids: list[str] | None = None
@@ -806,10 +832,13 @@ class DatasetCardMetadata(_Metadata):
             return list(value)
         return _check_license(value)
 
-    _lists = field_validator(
+    @field_validator(
         "annotations_creators", "language_creators", "multilinguality", "size_categories",
         "source_datasets", "task_categories", "task_ids", mode="before",
-    )(lambda v: _str_list(v))
+    )
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _str_list(value)
 
 
 # ---------------------------------------------------------------------------
@@ -1182,11 +1211,18 @@ class ModelCard(_Card):
     card_authors: str | None = None
     contact: str | None = None
 
-    _title = field_validator("model_id", mode="before")(lambda v: _title_line(v, "model name"))
-    _texts = field_validator(
+    @field_validator("model_id", mode="before")
+    @classmethod
+    def _title(cls, value: Any) -> Any:
+        return _title_line(value, "model name")
+
+    @field_validator(
         "summary", "how_to_get_started", "model_examination", "citation", "glossary",
         "more_information", "card_authors", "contact", mode="before",
-    )(lambda v: _clean_text(v))
+    )
+    @classmethod
+    def _texts(cls, value: Any) -> Any:
+        return _clean_text(value)
 
     @classmethod
     def from_markdown(cls, text: str) -> ModelCard:
@@ -1260,11 +1296,18 @@ class DatasetCard(_Card):
     card_authors: str | None = None
     contact: str | None = None
 
-    _title = field_validator("name", mode="before")(lambda v: _title_line(v, "dataset name"))
-    _texts = field_validator(
+    @field_validator("name", mode="before")
+    @classmethod
+    def _title(cls, value: Any) -> Any:
+        return _title_line(value, "dataset name")
+
+    @field_validator(
         "summary", "structure", "citation", "glossary", "more_information", "card_authors",
         "contact", mode="before",
-    )(lambda v: _clean_text(v))
+    )
+    @classmethod
+    def _texts(cls, value: Any) -> Any:
+        return _clean_text(value)
 
     @classmethod
     def from_markdown(cls, text: str) -> DatasetCard:
