@@ -58,9 +58,9 @@ def test_every_cli_flag_is_documented():
     from scrutiny.cli import main
 
     doc = (DOCS / "guide" / "cli.md").read_text()
-    for command in (["assess"], ["audit", "run"], ["audit", "check"], ["demo"]):
+    for command in (["assess"], ["audit", "run"], ["audit", "check"], ["demo"], ["attribute"]):
         help_text = CliRunner().invoke(main, [*command, "--help"]).output
-        flags = {w.strip(",.") for w in help_text.split() if w.startswith("--") and len(w) > 3}
+        flags = {w.strip(",.:)") for w in help_text.split() if w.startswith("--") and len(w) > 3}
         flags -= {"--help"}
         missing = sorted(f for f in flags if f not in doc)
         assert not missing, f"{command}: flags not in docs/guide/cli.md: {missing}"

@@ -60,11 +60,34 @@ def xtx_inverse(
     """
     xtx = gram(features, chunk)
     lam = float(damping) * float(np.trace(xtx)) / max(1, xtx.shape[0])
+    if lam > 0:
+        inv = _spd_inverse(xtx + lam * np.eye(xtx.shape[0]))
+        if inv is not None:
+            return inv, lam
     w, v = np.linalg.eigh(xtx)
     w = w + lam
     cut = RCOND * max(float(w.max(initial=0.0)), np.finfo(np.float64).tiny)
     inv_w = np.where(w > cut, 1.0 / np.where(w > cut, w, 1.0), 0.0)
     return (v * inv_w) @ v.T, lam
+
+
+def _spd_inverse(a: np.ndarray) -> np.ndarray | None:
+    """Inverse of a symmetric positive-definite matrix by Cholesky (None if not SPD)."""
+    try:
+        from scipy.linalg import lapack
+    except ImportError:  # pragma: no cover - scipy comes with scikit-learn
+        try:
+            return np.linalg.inv(a)
+        except np.linalg.LinAlgError:
+            return None
+    chol, info = lapack.dpotrf(a, lower=False)
+    if info != 0:
+        return None
+    inv, info = lapack.dpotri(chol, lower=False)
+    if info != 0:  # pragma: no cover - dpotrf succeeded
+        return None
+    upper = np.triu(inv)
+    return upper + np.triu(upper, 1).T
 
 
 @runtime_checkable
