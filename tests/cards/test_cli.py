@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -99,3 +100,13 @@ def test_usage_errors_exit_2(runner, tmp_path, audit_dir):
     assert res.exit_code == 2
     assert "Did you mean 'income'" in res.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command", [["card", "model"], ["card", "dataset"],
+                                     ["card", "validate"]])
+def test_every_flag_is_documented(runner, command):
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "guide" / "cards.md").read_text()
+    help_text = runner.invoke(main, [*command, "--help"]).output
+    flags = {w.strip(",.") for w in help_text.split() if w.startswith("--") and len(w) > 3}
+    missing = sorted(f for f in flags - {"--help"} if f not in doc)
+    assert not missing, missing

@@ -168,3 +168,16 @@ def test_bad_records(compas_record):
         model_card_from_audit(compas_record, decimals=-1)
     with pytest.raises(InvalidParameterError, match="'audit' parameter"):
         model_card_from_audit(3)  # type: ignore[arg-type]
+
+
+def test_numpy_values_in_an_in_memory_record(compas_record):
+    import copy
+
+    import numpy as np
+
+    record = copy.deepcopy(compas_record)
+    group = record["assessment"]["by_feature"]["race"]["groups"][0]
+    group["count"] = np.int64(group["count"])
+    group["metrics"]["base_rate"]["value"] = np.float64(0.5)
+    card = model_card_from_audit(record)
+    assert "value: 0.5\n" in card.to_markdown()

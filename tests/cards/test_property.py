@@ -23,7 +23,7 @@ from scrutiny.cards import (
     ModelCard,
     ModelCardMetadata,
 )
-from scrutiny.cards._schema import (
+from scrutiny.cards._metadata import (
     ANNOTATIONS_CREATORS,
     MULTILINGUALITY,
     SIZE_CATEGORIES,

@@ -13,6 +13,7 @@ Hub's six ethics categories.
 
 from __future__ import annotations
 
+from scrutiny.cards._base import CARD_SCHEMA_VERSION, PLACEHOLDER
 from scrutiny.cards._from_audit import model_card_from_audit
 from scrutiny.cards._licenses import (
     LICENSES,
@@ -22,6 +23,19 @@ from scrutiny.cards._licenses import (
     get_license,
     out_of_scope_from_licenses,
 )
+from scrutiny.cards._metadata import (
+    CO2Emissions,
+    DatasetCardMetadata,
+    EvalDataset,
+    EvalMetric,
+    EvalSource,
+    EvalTask,
+    GatedField,
+    ModelCardMetadata,
+    ModelIndexEntry,
+    ModelIndexResult,
+    SelectOption,
+)
 from scrutiny.cards._profile import (
     DatasetProfile,
     dataset_card_from_data,
@@ -29,29 +43,16 @@ from scrutiny.cards._profile import (
     size_category,
 )
 from scrutiny.cards._schema import (
-    CARD_SCHEMA_VERSION,
-    PLACEHOLDER,
     BiasRisksLimitations,
-    CO2Emissions,
     DatasetCard,
-    DatasetCardMetadata,
     DatasetCreation,
     DatasetDetails,
     DatasetUses,
     EnvironmentalImpact,
-    EvalDataset,
-    EvalMetric,
-    EvalSource,
-    EvalTask,
     Evaluation,
-    GatedField,
     ModelCard,
-    ModelCardMetadata,
     ModelDetails,
-    ModelIndexEntry,
-    ModelIndexResult,
     ModelUses,
-    SelectOption,
     TechnicalSpecifications,
     TrainingDetails,
 )

@@ -34,7 +34,8 @@ from scrutiny.cards._licenses import (
     get_license,
     out_of_scope_from_licenses,
 )
-from scrutiny.cards._schema import ModelCard, ModelCardMetadata
+from scrutiny.cards._metadata import ModelCardMetadata
+from scrutiny.cards._schema import ModelCard
 from scrutiny.exceptions import ConfigError, InvalidParameterError
 
 __all__ = ["load_attribution", "load_audit", "model_card_from_audit"]
@@ -284,11 +285,23 @@ def _model_index(record: dict[str, Any], *, model_id: str, task_type: str, datas
             })
     if not metrics:
         return []
-    return [{"name": model_id, "results": [{
+    return _plain([{"name": model_id, "results": [{
         "task": {"type": task_type, "name": "Disaggregated fairness evaluation"},
         "dataset": {k: v for k, v in dataset.items() if v is not None},
         "metrics": metrics,
-    }]}]
+    }]}])
+
+
+def _plain(obj: Any) -> Any:
+    """Plain JSON types only (a record built in memory may hold NumPy scalars)."""
+    def default(x: Any) -> Any:
+        if hasattr(x, "item"):
+            return x.item()
+        if hasattr(x, "tolist"):
+            return x.tolist()
+        return str(x)
+
+    return json.loads(json.dumps(obj, default=default))
 
 
 # ---------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from scrutiny.cards._licenses import out_of_scope_from_licenses
-from scrutiny.cards._schema import DatasetCard, DatasetCardMetadata
+from scrutiny.cards._metadata import DatasetCardMetadata
+from scrutiny.cards._schema import DatasetCard
 from scrutiny.exceptions import ColumnNotFoundError, InvalidParameterError
 
 __all__ = ["DatasetProfile", "dataset_card_from_data", "profile_dataset", "size_category"]

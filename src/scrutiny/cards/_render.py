@@ -16,12 +16,8 @@ from typing import Any
 
 import yaml
 
-from scrutiny.cards._schema import (
-    DatasetCard,
-    DatasetCardMetadata,
-    ModelCard,
-    ModelCardMetadata,
-)
+from scrutiny.cards._metadata import DatasetCardMetadata, ModelCardMetadata
+from scrutiny.cards._schema import DatasetCard, ModelCard
 from scrutiny.cards._sections import (
     META,
     PLACEHOLDER,

@@ -18,14 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scrutiny.cards._base import validation_problems
 from scrutiny.cards._licenses import LICENSES
-from scrutiny.cards._schema import (
-    DatasetCard,
-    DatasetCardMetadata,
-    ModelCard,
-    ModelCardMetadata,
-    validation_problems,
-)
+from scrutiny.cards._metadata import DatasetCardMetadata, ModelCardMetadata
+from scrutiny.cards._schema import DatasetCard, ModelCard
 from scrutiny.cards._sections import (
     REGISTRY,
     TITLE_PREFIX,

@@ -17,8 +17,8 @@ def _metadata_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by ``card model`` and ``card dataset``."""
     options = [
         click.option("--license", "license_id", metavar="ID",
-                     help="Hub licence id (apache-2.0, mit, bigscience-openrail-m...; "
-                     "'other' needs --license-name and --license-link)."),
+                     help="Hub licence id such as apache-2.0, mit or bigscience-openrail-m; "
+                     "'other' needs --license-name and --license-link as well."),
         click.option("--license-name", metavar="ID", help="Short id of a licence the Hub "
                      "does not list (with --license other)."),
         click.option("--license-link", metavar="URL", help="Where that licence's text is (a "
@@ -101,8 +101,8 @@ def card_group() -> None:
 @click.option("--from-audit", "audit", required=True, type=click.Path(exists=True),
               help="Audit output folder (or its audit.json), from `scrutiny audit`.")
 @click.option("--from-attribution", "attribution", type=click.Path(dir_okay=False),
-              default=None, help="Attribution results JSON (`scrutiny attribute --out`); its "
-              "findings go under data quality.")
+              default=None, help="Attribution results JSON, as written by `scrutiny attribute`; "
+              "its findings go under data quality.")
 @click.option("--model-id", default=None, help="The model's name (default: from the audit "
               "title).")
 @click.option("--library-name", default=None, help="Library that loads the model (sklearn, "

@@ -86,8 +86,9 @@ def _spd_inverse(a: np.ndarray) -> np.ndarray | None:
     inv, info = lapack.dpotri(chol, lower=False)
     if info != 0:  # pragma: no cover - dpotrf succeeded
         return None
-    upper = np.triu(inv)
-    return upper + np.triu(upper, 1).T
+    lower = np.tril_indices(inv.shape[0], -1)
+    inv[lower] = inv.T[lower]  # dpotri fills the upper triangle only
+    return inv
 
 
 @runtime_checkable

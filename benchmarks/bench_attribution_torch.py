@@ -1,0 +1,348 @@
+"""Benchmark 5: PyTorch attribution, scrutiny against Captum ``TracInCP``.
+
+Same model, data and checkpoints for both, in one process:
+
+* data: scikit-learn's digits (8x8 images, pixels / 16), ``--n-train`` rows
+  to attribute to and ``--n-query`` held-out queries;
+* model: MLP 64-32-10 (tanh), full-batch Adam (lr 0.05, weight decay 1e-3,
+  200 epochs); 5 checkpoints of one run saved as files
+  ``{"model_state_dict", "learning_rate"}``, read from disk by both libraries
+  (Captum through a four-line ``checkpoints_load_func``); an ensemble of 10 independently initialised
+  models for TRAK;
+* ground truth: ``--subsets`` random 50 % subsets of the training rows, one
+  MLP retrained on each (own initialisation), margins of the queries; LDS =
+  per-query Spearman between summed scores and these margins, averaged.
+
+Rows: Captum ``TracInCP`` in both of its modes (per-example loss with a
+backward per example, and ``sample_wise_grads_per_batch=True`` with a summed
+loss), scrutiny ``tracin`` exact (``projector="identity"``, the same numbers
+as Captum) and with its default random projection, ``trak`` (10 models),
+``grad_dot``. Time: best of ``--repeat`` calls returning the full
+(n_query, n_train) matrix. Quality: LDS, and the Spearman agreement of each
+method with Captum's scores. Peak memory: each method runs once more in a
+child process (``--child``) that reports its peak resident set above the
+resident set just before the call (torch allocations are invisible to
+tracemalloc).
+
+Goal: equal or better quality than Captum TracInCP in at most a fifth of its
+time (ratio >= 5).
+
+Needs torch and captum (``pip install 'scrutiny[torch]' captum``). Run from
+the repository root: ``python benchmarks/bench_attribution_torch.py``
+(``--quick`` for a smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from common import (
+    best_of,
+    fmt_bytes,
+    fmt_ratio,
+    fmt_time,
+    footer,
+    header,
+    print_table,
+    verdict,
+    vm_hwm,
+)
+
+SIZES = (64, 32, 10)
+LR, WEIGHT_DECAY, EPOCHS, ENSEMBLE, N_CKPT = 0.05, 1e-3, 200, 10, 5
+
+
+# ---------------------------------------------------------------------------
+# data and models
+
+
+def digits(n_train: int, n_query: int) -> tuple[np.ndarray, ...]:
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).astype(np.float32)
+    order = np.random.default_rng(0).permutation(len(x))
+    tr, q = order[:n_train], order[n_train:n_train + n_query]
+    return x[tr], y[tr], x[q], y[q]
+
+
+def batched_forward(params: list[Any], x: Any) -> Any:
+    import torch
+
+    h = x
+    n_layers = len(params) // 2
+    for layer in range(n_layers):
+        h = torch.matmul(h, params[2 * layer]) + params[2 * layer + 1]
+        if layer < n_layers - 1:
+            h = torch.tanh(h)
+    return h
+
+
+def train_batch(x: np.ndarray, y: np.ndarray, masks: np.ndarray, seed: int,
+                checkpoint_every: int = 0) -> tuple[list[Any], list[list[Any]]]:
+    """One MLP per row of ``masks``, all trained at once (full-batch Adam)."""
+    import torch
+
+    n_models = masks.shape[0]
+    gen = torch.Generator().manual_seed(seed)
+    params = []
+    for a, b in zip(SIZES[:-1], SIZES[1:], strict=True):
+        bound = 1.0 / np.sqrt(a)
+        params.append((torch.rand(n_models, a, b, generator=gen) * 2 - 1) * bound)
+        params.append((torch.rand(n_models, 1, b, generator=gen) * 2 - 1) * bound)
+    params = [p.requires_grad_() for p in params]
+    opt = torch.optim.Adam(params, lr=LR)
+    xt, yt = torch.as_tensor(x), torch.as_tensor(y)
+    w = torch.as_tensor(masks, dtype=torch.float32)
+    w = w / w.sum(1, keepdim=True)
+    ckpts = []
+    for epoch in range(EPOCHS):
+        opt.zero_grad()
+        logits = batched_forward(params, xt)
+        ce = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, SIZES[-1]), yt.repeat(n_models), reduction="none"
+        ).reshape(n_models, -1)
+        l2 = sum((p ** 2).sum() for p in params[0::2])
+        ((ce * w).sum() + 0.5 * WEIGHT_DECAY * l2).backward()
+        opt.step()
+        if checkpoint_every and (epoch + 1) % checkpoint_every == 0:
+            ckpts.append([p.detach().clone() for p in params])
+    return [p.detach() for p in params], ckpts
+
+
+def margins(params: list[Any], x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    import torch
+
+    with torch.no_grad():
+        logits = batched_forward(params, torch.as_tensor(x))
+        mask = torch.nn.functional.one_hot(torch.as_tensor(y), SIZES[-1]).bool()
+        true = (logits * mask).sum(-1)
+        return (true - logits.masked_fill(mask, float("-inf")).logsumexp(-1)).numpy()
+
+
+def make_mlp() -> Any:
+    import torch
+
+    layers: list[Any] = []
+    for a, b in zip(SIZES[:-1], SIZES[1:], strict=True):
+        layers += [torch.nn.Linear(a, b), torch.nn.Tanh()]
+    return torch.nn.Sequential(*layers[:-1])
+
+
+def as_module(params: list[Any], b: int) -> Any:
+    import torch
+
+    mod = make_mlp()
+    lins = [m for m in mod if isinstance(m, torch.nn.Linear)]
+    with torch.no_grad():
+        for i, lin in enumerate(lins):
+            lin.weight.copy_(params[2 * i][b].T)
+            lin.bias.copy_(params[2 * i + 1][b, 0])
+    return mod
+
+
+def prepare(workdir: Path, n_train: int, n_query: int, n_subsets: int) -> dict[str, Any]:
+    """Train everything once; save data, ground truth, checkpoints and ensemble to ``workdir``."""
+    import torch
+
+    x, y, xq, yq = digits(n_train, n_query)
+    masks = np.random.default_rng(1).random((n_subsets, len(x))) < 0.5
+    t0 = time.perf_counter()
+    subset_params, _ = train_batch(x, y, masks, seed=100)
+    truth = margins(subset_params, xq, yq)
+    t_truth = time.perf_counter() - t0
+    ens, ckpts = train_batch(x, y, np.ones((ENSEMBLE, len(x)), bool), seed=7,
+                             checkpoint_every=EPOCHS // N_CKPT)
+    np.savez(workdir / "data.npz", x=x, y=y, xq=xq, yq=yq, masks=masks, truth=truth)
+    paths = []
+    for i, c in enumerate(ckpts):
+        path = workdir / f"checkpoint_{i}.pt"
+        torch.save({"model_state_dict": as_module(c, 0).state_dict(), "learning_rate": LR}, path)
+        paths.append(str(path))
+    for b in range(ENSEMBLE):
+        torch.save(as_module(ens, b).state_dict(), workdir / f"ensemble_{b}.pt")
+    acc = float((batched_forward(ens, torch.as_tensor(xq)).argmax(-1).numpy() == yq).mean())
+    return {"t_truth": t_truth, "accuracy": acc, "n_params": sum(
+        p.numel() for p in make_mlp().parameters())}
+
+
+# ---------------------------------------------------------------------------
+# the methods
+
+
+def load_inputs(workdir: Path) -> dict[str, Any]:
+    import torch
+
+    d = dict(np.load(workdir / "data.npz"))
+    d["checkpoints"] = sorted(str(p) for p in workdir.glob("checkpoint_*.pt"))
+    models = []
+    for b in range(ENSEMBLE):
+        m = make_mlp()
+        m.load_state_dict(torch.load(workdir / f"ensemble_{b}.pt", weights_only=True))
+        models.append(m)
+    d["models"] = models
+    return d
+
+
+def methods(inp: dict[str, Any]) -> dict[str, Any]:
+    """name -> zero-argument callable returning the (n_query, n_train) score matrix."""
+    import torch
+    from captum.influence import TracInCP
+    from torch.utils.data import TensorDataset
+
+    from scrutiny.attribution import attribute
+
+    x, y, xq, yq = inp["x"], inp["y"], inp["xq"], inp["yq"]
+    ckpts = inp["checkpoints"]
+    train_ds = TensorDataset(torch.as_tensor(x), torch.as_tensor(y))
+    q_inputs = (torch.as_tensor(xq), torch.as_tensor(yq))
+
+    def load(model: Any, path: str) -> float:
+        ck = torch.load(path, weights_only=True)
+        model.load_state_dict(ck["model_state_dict"])
+        return float(ck["learning_rate"])
+
+    def captum(per_example: bool) -> np.ndarray:
+        model = make_mlp()
+        if per_example:
+            tracin = TracInCP(model, train_ds, ckpts, checkpoints_load_func=load, batch_size=256,
+                              loss_fn=torch.nn.CrossEntropyLoss(reduction="none"),
+                              sample_wise_grads_per_batch=False)
+        else:
+            tracin = TracInCP(model, train_ds, ckpts, checkpoints_load_func=load, batch_size=256,
+                              loss_fn=torch.nn.CrossEntropyLoss(reduction="sum"),
+                              sample_wise_grads_per_batch=True)
+        return tracin.influence(q_inputs).detach().numpy()
+
+    def ours(method: str, model: Any, **kw: Any) -> np.ndarray:
+        res = attribute(model, x, y, xq, yq, method=method, materialize=True, **kw)
+        return np.asarray(res.scores)
+
+    template = make_mlp()
+    return {
+        "captum TracInCP (per-example loss)": lambda: captum(True),
+        "captum TracInCP (sample_wise_grads_per_batch)": lambda: captum(False),
+        "scrutiny tracin, exact (identity)": lambda: ours(
+            "tracin", template, checkpoints=ckpts, projector="identity", batch_size=256),
+        "scrutiny tracin, default (proj 2048)": lambda: ours(
+            "tracin", template, checkpoints=ckpts, batch_size=256),
+        f"scrutiny trak, {ENSEMBLE} models": lambda: ours(
+            "trak", inp["models"], batch_size=256),
+        "scrutiny grad_dot": lambda: ours("grad_dot", inp["models"][0], batch_size=256),
+    }
+
+
+def child(workdir: Path, name: str) -> None:
+    """Run one method once; print its peak RSS above the RSS before the call."""
+    inp = load_inputs(workdir)
+    fn = methods(inp)[name]
+    rss_before = _vm_rss()
+    fn()
+    peak = vm_hwm()
+    print(json.dumps({"name": name, "peak_above_start": None if peak is None else
+                      peak - rss_before}))
+
+
+def _vm_rss() -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0  # pragma: no cover
+
+
+def child_peak(workdir: Path, name: str) -> int | None:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", name, "--workdir", str(workdir)],
+        capture_output=True, text=True, check=False,
+    )
+    if out.returncode != 0:
+        print(out.stderr[-2000:], file=sys.stderr)
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])["peak_above_start"]
+
+
+# ---------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n-train", type=int, default=500)
+    parser.add_argument("--n-query", type=int, default=100)
+    parser.add_argument("--subsets", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="200 train, 20 queries, 1 repeat")
+    parser.add_argument("--no-memory", action="store_true", help="skip the child-process runs")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(Path(args.workdir), args.child)
+        return
+    if args.quick:
+        args.n_train, args.n_query, args.subsets, args.repeat = 200, 20, 30, 1
+
+    from scrutiny.attribution.evaluation import lds, spearman_topk
+
+    header("PyTorch attribution: scrutiny vs Captum TracInCP (digits MLP)", args,
+           packages=("torch", "captum", "scikit-learn"))
+    with tempfile.TemporaryDirectory(prefix="scrutiny_bench_torch_") as tmp:
+        workdir = Path(tmp)
+        info = prepare(workdir, args.n_train, args.n_query, args.subsets)
+        inp = load_inputs(workdir)
+        print(f"\n{args.n_train} train rows, {args.n_query} queries, MLP {SIZES} "
+              f"({info['n_params']} parameters), {N_CKPT} checkpoints, ensemble of {ENSEMBLE} "
+              f"(test accuracy {info['accuracy']:.3f}); ground truth: {args.subsets} subsets "
+              f"retrained in {info['t_truth']:.1f} s")
+        fns = methods(inp)
+        timings, scores = {}, {}
+        for name, fn in fns.items():
+            t = best_of(fn, args.repeat, warmup=1)
+            timings[name], scores[name] = t, t.result
+            print(f"  {name}: best {fmt_time(t.best)} (runs: "
+                  f"{', '.join(fmt_time(s) for s in t.times)})", flush=True)
+        peaks = {name: (None if args.no_memory else child_peak(workdir, name)) for name in fns}
+
+    captum_names = [n for n in fns if n.startswith("captum")]
+    fastest_captum = min(captum_names, key=lambda n: timings[n].best)
+    reference = scores[fastest_captum]
+    quality = {n: lds(s, inp["masks"], inp["truth"]) for n, s in scores.items()}
+    rows = []
+    for name in fns:
+        rows.append([
+            name,
+            fmt_time(timings[name].best),
+            fmt_ratio(timings[fastest_captum].best / timings[name].best),
+            f"{quality[name]:.3f}",
+            f"{spearman_topk(reference, scores[name], k=None):.4f}",
+            f"{spearman_topk(reference, scores[name], k=50):.4f}",
+            fmt_bytes(peaks[name]),
+        ])
+    print_table(
+        ["method", "time (best)", f"speed-up vs {fastest_captum.split(' (')[0]} (fastest mode)",
+         "LDS", "Spearman vs Captum (all)", "Spearman vs Captum (top 50)",
+         "peak RSS above start"],
+        rows, title="Scores of every train row for every query (full matrix)",
+    )
+    exact = "scrutiny tracin, exact (identity)"
+    trak = f"scrutiny trak, {ENSEMBLE} models"
+    for name in (exact, trak):
+        ratio = timings[fastest_captum].best / timings[name].best
+        ok = ratio >= 5 and quality[name] >= quality[fastest_captum] - 0.005
+        print(f"goal (quality >= Captum's, time <= 1/5): {name}: LDS {quality[name]:.3f} vs "
+              f"{quality[fastest_captum]:.3f}, {fmt_ratio(ratio)} faster -> {verdict(ok)}")
+    footer()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    main()
