@@ -203,3 +203,121 @@ class PerSampleGradients:
         with eval_mode(model.module):
             out = model.forward(x)
             return self.output.out_to_loss(out, y).detach()
+
+
+class LinearFactors:
+    """Exact per-sample gradients of ``nn.Linear`` layers, kept in factored form.
+
+    For a linear layer ``z = a W^T + b`` the gradient of a per-sample output
+    ``f_i`` is the outer product ``dW_i = delta_i a_i^T`` (and ``db_i =
+    delta_i``), with ``delta_i = d f_i / d z_i``. Two examples' gradients
+    then have the inner product
+
+    .. code-block:: text
+
+        <g_q, g_i> = sum over layers of (delta_q . delta_i) * (a'_q . a'_i)
+
+    where ``a' = [a, 1]`` when the bias is trained. One forward and one
+    backward pass over a batch give every ``a`` and ``delta``: no per-sample
+    gradient of ``d_out x d_in`` numbers is ever formed, and inner products cost
+    ``d_in + d_out`` per layer instead of ``d_in x d_out`` (exact, no projection).
+
+    Applies when every trainable parameter is the weight or bias of an
+    ``nn.Linear`` called once per forward pass on 2-D input (checked by
+    :meth:`unsupported` and, on a few rows, against ``vmap(grad)``).
+    """
+
+    def __init__(self, output: ModelOutput) -> None:
+        self.output = output
+
+    @staticmethod
+    def layers(model: FunctionalModel) -> list[tuple[str, torch.nn.Linear, bool, bool]]:
+        """``(name, module, weight trained, bias trained)`` of the trained linear layers."""
+        out = []
+        for name, mod in model.module.named_modules():
+            if not isinstance(mod, torch.nn.Linear):
+                continue
+            prefix = f"{name}." if name else ""
+            w, b = f"{prefix}weight" in model.params, f"{prefix}bias" in model.params
+            if w or b:
+                out.append((name, mod, w, b))
+        return out
+
+    def unsupported(self, model: FunctionalModel) -> str | None:
+        """None when all trainable parameters belong to ``nn.Linear`` layers, else why not."""
+        covered = set()
+        for name, _, w, b in self.layers(model):
+            prefix = f"{name}." if name else ""
+            covered |= {f"{prefix}weight"} if w else set()
+            covered |= {f"{prefix}bias"} if b else set()
+        others = sorted(set(model.params) - covered)
+        if others:
+            return f"parameters outside nn.Linear layers: {others[:3]}"
+        return None
+
+    def dims(self, model: FunctionalModel) -> list[tuple[int, int]]:
+        """``(len(a'), len(delta))`` per trained layer."""
+        return [(mod.in_features * w + b, mod.out_features)
+                for _, mod, w, b in self.layers(model)]
+
+    def factors(
+        self, model: FunctionalModel, x: torch.Tensor, y: torch.Tensor
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """``[(a', delta)]`` per trained layer, shapes (n, len(a')) and (n, d_out)."""
+        layers = self.layers(model)
+        inputs: dict[int, list[torch.Tensor]] = {i: [] for i in range(len(layers))}
+        probes: dict[int, list[torch.Tensor]] = {i: [] for i in range(len(layers))}
+        handles = []
+
+        def hook(i: int) -> Any:
+            def fn(_mod: Any, args: tuple[Any, ...], out: torch.Tensor) -> torch.Tensor:
+                inputs[i].append(args[0].detach())
+                probe = torch.zeros_like(out, requires_grad=True)
+                probes[i].append(probe)
+                return out + probe
+
+            return fn
+
+        for i, (_, mod, _, _) in enumerate(layers):
+            handles.append(mod.register_forward_hook(hook(i)))
+        try:
+            with eval_mode(model.module), torch.enable_grad():
+                out = functional_call(model.module, {**model.params, **model.rest}, (x,))
+                value = self.output.output(out, y).sum()
+                calls = [len(probes[i]) for i in range(len(layers))]
+                if any(c != 1 for c in calls):
+                    msg = f"each nn.Linear must run once per forward pass (calls: {calls})"
+                    raise _NotFactorable(msg)
+                if any(inputs[i][0].ndim != 2 for i in range(len(layers))):
+                    msg = "nn.Linear layers must see 2-D (batch, features) input"
+                    raise _NotFactorable(msg)
+                deltas = torch.autograd.grad(value, [probes[i][0] for i in range(len(layers))],
+                                             allow_unused=True)
+        finally:
+            for h in handles:
+                h.remove()
+        result = []
+        for i, (_, _, w, b) in enumerate(layers):
+            a = inputs[i][0]
+            d = deltas[i] if deltas[i] is not None else torch.zeros_like(probes[i][0])
+            parts = ([a] if w else []) + ([torch.ones_like(a[:, :1])] if b else [])
+            result.append((torch.cat(parts, dim=1).detach(), d.detach()))
+        return result
+
+    def verify(self, model: FunctionalModel, x: torch.Tensor, y: torch.Tensor) -> str | None:
+        """None when the factored inner products match ``vmap(grad)`` on these rows."""
+        try:
+            fac = self.factors(model, x, y)
+        except _NotFactorable as exc:
+            return str(exc)
+        gram = sum((d @ d.T) * (a @ a.T) for a, d in fac)
+        full = PerSampleGradients(self.output).per_sample(model, x, y)
+        exact = full @ full.T
+        scale = float(exact.abs().max()) or 1.0
+        if not torch.allclose(gram, exact, rtol=1e-3, atol=1e-4 * scale):
+            return "factored gradients differ from vmap(grad) (shared or reused layers?)"
+        return None
+
+
+class _NotFactorable(RuntimeError):
+    pass
