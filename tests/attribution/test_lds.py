@@ -53,8 +53,8 @@ def train_batch(x, y, masks, *, seed, checkpoint_every=0):
     params = []
     for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:], strict=True):
         bound = 1.0 / np.sqrt(fan_in)
-        params.append(((torch.rand(n_models, fan_in, fan_out, generator=gen) * 2 - 1) * bound))
-        params.append(((torch.rand(n_models, 1, fan_out, generator=gen) * 2 - 1) * bound))
+        params.append((torch.rand(n_models, fan_in, fan_out, generator=gen) * 2 - 1) * bound)
+        params.append((torch.rand(n_models, 1, fan_out, generator=gen) * 2 - 1) * bound)
     params = [p.requires_grad_() for p in params]
     opt = torch.optim.Adam(params, lr=LR)
     xt, yt = torch.as_tensor(x), torch.as_tensor(y)

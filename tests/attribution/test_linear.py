@@ -28,7 +28,6 @@ from scrutiny.attribution._linear import (
 from scrutiny.exceptions import DataValidationError, InvalidParameterError, NotFittedError
 
 
-
 @pytest.fixture(autouse=True, scope="module")
 def _one_blas_thread():
     """These matrices are small: threads only add contention on a busy 2-core machine."""

@@ -185,8 +185,7 @@ def test_projector_preserves_inner_products(kind):
 
 @requires_torch
 def test_projector_fixed_seed_fixed_matrix(monkeypatch):
-    from scrutiny.attribution.torch import _projectors
-    from scrutiny.attribution.torch import GaussianProjector, RademacherProjector
+    from scrutiny.attribution.torch import GaussianProjector, RademacherProjector, _projectors
 
     g = torch.randn(3, 9000, generator=torch.Generator().manual_seed(0))
     for cls in (GaussianProjector, RademacherProjector):

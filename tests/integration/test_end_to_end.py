@@ -1,4 +1,4 @@
-"""The whole path on the bundled demo: audit -> attribution -> model card, read by the Hub's parser."""
+"""The whole path on the bundled demo: audit, attribution, model card read by the Hub's parser."""
 
 from __future__ import annotations
 

@@ -79,9 +79,9 @@ def applicable_methods(model: Any) -> list[str]:
 
 def attribute(
     model: Any,
-    X_train: Any,  # noqa: N803 - scikit-learn's naming
+    X_train: Any,
     y_train: Any,
-    X_query: Any,  # noqa: N803
+    X_query: Any,
     y_query: Any,
     *,
     method: str = "auto",

@@ -95,7 +95,7 @@ class AttributionResult:
             vals = row[known]
             order = known[np.argsort(-vals if kind == "helpful" else vals, kind="stable")[:k]]
             return [(int(i), float(row[i])) for i in order]
-        assert self.top_indices is not None and self.top_scores is not None  # noqa: S101
+        assert self.top_indices is not None and self.top_scores is not None
         idx, val = self.top_indices[query], self.top_scores[query]
         keep = val > 0 if kind == "helpful" else val < 0
         pairs = list(zip(idx[keep].tolist(), val[keep].tolist(), strict=True))
