@@ -95,7 +95,9 @@ class AttributionResult:
             vals = row[known]
             order = known[np.argsort(-vals if kind == "helpful" else vals, kind="stable")[:k]]
             return [(int(i), float(row[i])) for i in order]
-        assert self.top_indices is not None and self.top_scores is not None
+        if self.top_indices is None or self.top_scores is None:
+            msg = "this result holds neither full scores nor top-k scores"
+            raise InvalidParameterError(msg)
         idx, val = self.top_indices[query], self.top_scores[query]
         keep = val > 0 if kind == "helpful" else val < 0
         pairs = list(zip(idx[keep].tolist(), val[keep].tolist(), strict=True))
