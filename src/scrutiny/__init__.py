@@ -14,12 +14,24 @@ from scrutiny.exceptions import ScrutinyError, ScrutinyWarning
 
 __version__ = "0.1.0.dev0"
 
-_SUBMODULES = frozenset({"datasets", "exceptions", "fairness"})
+_SUBMODULES = frozenset(
+    {"attribution", "audit", "cards", "datasets", "exceptions", "fairness", "report"}
+)
 
-__all__ = ["ScrutinyError", "ScrutinyWarning", "__version__", "datasets", "fairness"]
+__all__ = [
+    "ScrutinyError",
+    "ScrutinyWarning",
+    "__version__",
+    "attribution",
+    "audit",
+    "cards",
+    "datasets",
+    "fairness",
+    "report",
+]
 
 if TYPE_CHECKING:
-    from scrutiny import datasets, fairness
+    from scrutiny import attribution, audit, cards, datasets, fairness, report
 
 
 def __getattr__(name: str) -> Any:

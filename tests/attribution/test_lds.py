@@ -9,6 +9,7 @@ trained at once as one batched tensor program, full-batch Adam.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 
@@ -51,7 +52,7 @@ def train_batch(x, y, masks, *, seed, checkpoint_every=0):
     n_models = masks.shape[0]
     gen = torch.Generator().manual_seed(seed)
     params = []
-    for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:], strict=True):
+    for fan_in, fan_out in itertools.pairwise(SIZES):
         bound = 1.0 / np.sqrt(fan_in)
         params.append((torch.rand(n_models, fan_in, fan_out, generator=gen) * 2 - 1) * bound)
         params.append((torch.rand(n_models, 1, fan_out, generator=gen) * 2 - 1) * bound)

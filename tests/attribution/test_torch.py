@@ -96,7 +96,7 @@ def test_random_forest_given_to_trak_names_methods_that_apply(monkeypatch):
     rf = RandomForestClassifier(n_estimators=5, random_state=0).fit(x, y)
     usable = applicable_methods(rf)
     assert "trak" not in usable
-    with pytest.raises(InvalidParameterError, match="torch.nn.Module") as err:
+    with pytest.raises(InvalidParameterError, match=r"torch\.nn\.Module") as err:
         attribute(rf, x, y, x[:3], y[:3], method="trak")
     message = str(err.value)
     assert "Methods that apply" in message
@@ -203,26 +203,57 @@ def test_projector_fixed_seed_fixed_matrix(monkeypatch):
 
 
 @requires_torch
-def test_identity_projector_is_no_projection(toy):
+@pytest.mark.parametrize(("factored", "layout"), [(False, "identity"), (None, "linear_factors")])
+def test_identity_projector_is_no_projection(toy, factored, layout):
     from scrutiny.attribution.torch import IdentityProjector
 
     g = torch.randn(4, 7)
     assert IdentityProjector(7).project(g, 3) is g
     model, x, y, xq, yq = toy
     got = attribute(model, x, y, xq, yq, method="grad_dot", projector="identity",
-                    materialize=True)
+                    materialize=True, factored=factored)
     gt = _per_sample_grads(model, x, y, _ce)
     gq = _per_sample_grads(model, xq, yq, _ce)
     np.testing.assert_allclose(got.scores, gq @ gt.T, rtol=1e-4, atol=1e-6)
-    assert got.params["projector"]["kind"] == "identity"
+    assert got.params["projector"]["kind"] == layout
+
+
+class _SharedLayerNet(torch.nn.Module if torch is not None else object):  # type: ignore[misc]
+    """One linear layer applied twice: its gradient is not a single outer product."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner = torch.nn.Linear(5, 5)
+        self.head = torch.nn.Linear(5, 3)
+
+    def forward(self, x):
+        return self.head(torch.tanh(self.inner(torch.tanh(self.inner(x)))))
+
+
+@requires_torch
+def test_factored_form_falls_back_when_it_does_not_apply(toy):
+    _, x, y, xq, yq = toy
+    torch.manual_seed(0)
+    normed = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.LayerNorm(8),
+                                 torch.nn.Linear(8, 3))
+    for model in (normed, _SharedLayerNet()):
+        res = attribute(model, x, y, xq, yq, method="grad_dot", materialize=True)
+        assert res.params["projector"]["kind"] == "identity"
+        exact = _per_sample_grads(model, xq, yq, _ce) @ _per_sample_grads(model, x, y, _ce).T
+        np.testing.assert_allclose(res.scores, exact, rtol=1e-4, atol=1e-6)
+        with pytest.raises(InvalidParameterError, match="factored=True cannot be used"):
+            attribute(model, x, y, xq, yq, method="grad_dot", factored=True)
+    with pytest.raises(InvalidParameterError, match="factored"):
+        attribute(normed, x, y, xq, yq, method="trak", factored=True)
 
 
 @requires_torch
 def test_auto_projector_projects_only_large_models(toy):
     model, x, y, xq, yq = toy
     n_params = sum(p.numel() for p in model.parameters())
-    small = attribute(model, x, y, xq, yq, method="grad_dot", proj_dim=n_params)
-    big = attribute(model, x, y, xq, yq, method="grad_dot", proj_dim=n_params - 1)
+    small = attribute(model, x, y, xq, yq, method="grad_dot", proj_dim=n_params, factored=False)
+    big = attribute(model, x, y, xq, yq, method="grad_dot", proj_dim=n_params - 1,
+                    factored=False)
     assert small.params["projector"]["kind"] == "identity"
     assert big.params["projector"]["kind"] == "gaussian"
     assert any("randomly projected" in n for n in big.notes)
@@ -233,12 +264,19 @@ def test_auto_projector_projects_only_large_models(toy):
 
 
 @requires_torch
-def test_trak_matches_formula(toy):
+@pytest.mark.parametrize(("projector", "proj_dim"), [("identity", 2048), ("gaussian", 16)])
+def test_trak_matches_formula(toy, projector, proj_dim):
+    # identity: 75 features > 60 rows (dual n x n form); gaussian: 16 < 60 (primal k x k form)
+    from scrutiny.attribution.torch import GaussianProjector
+
     model, x, y, xq, yq = toy
-    res = attribute(model, x, y, xq, yq, method="trak", projector="identity", damping=0.5,
-                    materialize=True)
+    res = attribute(model, x, y, xq, yq, method="trak", projector=projector, proj_dim=proj_dim,
+                    damping=0.5, materialize=True)
     phi = _per_sample_grads(model, x, y, _margin)
     phi_q = _per_sample_grads(model, xq, yq, _margin)
+    if projector == "gaussian":
+        proj = GaussianProjector(75, proj_dim, seed=0).matrix(0).double().numpy()
+        phi, phi_q = phi @ proj, phi_q @ proj
     xtx = phi.T @ phi
     lam = 0.5 * np.trace(xtx) / xtx.shape[0]
     with torch.no_grad():
@@ -267,13 +305,15 @@ def test_scores_linear_in_query_gradient():
 
 
 @requires_torch
-def test_tracin_is_learning_rate_weighted_sum_over_checkpoints(toy, tmp_path):
+@pytest.mark.parametrize("factored", [False, None])
+def test_tracin_is_learning_rate_weighted_sum_over_checkpoints(toy, tmp_path, factored):
     _, x, y, xq, yq = toy
     template = _mlp()
     ckpts = _fit(_mlp(), x, y, steps=30, checkpoints=True)
     lrs = [0.3, 0.2, 0.1]
     res = attribute(template, x, y, xq, yq, method="tracin", checkpoints=ckpts,
-                    learning_rates=lrs, projector="identity", materialize=True)
+                    learning_rates=lrs, projector="identity", materialize=True,
+                    factored=factored)
     expected = 0.0
     for lr, state in zip(lrs, ckpts, strict=True):
         m = _mlp()
@@ -289,7 +329,7 @@ def test_tracin_is_learning_rate_weighted_sum_over_checkpoints(toy, tmp_path):
         torch.save({"model_state_dict": state, "learning_rate": lr}, path)
         paths.append(str(path))
     from_files = attribute(template, x, y, xq, yq, method="tracin", checkpoints=paths,
-                           projector="identity", materialize=True)
+                           projector="identity", materialize=True, factored=factored)
     np.testing.assert_allclose(from_files.scores, res.scores, rtol=1e-6)
     # the template module is not modified
     assert torch.equal(template[0].weight, _mlp()[0].weight)
@@ -299,10 +339,11 @@ def test_tracin_is_learning_rate_weighted_sum_over_checkpoints(toy, tmp_path):
 
 
 @requires_torch
-def test_grad_cos_is_cosine(toy):
+@pytest.mark.parametrize("factored", [False, None])
+def test_grad_cos_is_cosine(toy, factored):
     model, x, y, xq, yq = toy
     res = attribute(model, x, y, xq, yq, method="grad_cos", projector="identity",
-                    materialize=True)
+                    materialize=True, factored=factored)
     gt = _per_sample_grads(model, x, y, _ce)
     gq = _per_sample_grads(model, xq, yq, _ce)
     cos = (gq / np.linalg.norm(gq, axis=1, keepdims=True)) @ (
@@ -385,15 +426,16 @@ def test_resume_after_interruption_gives_identical_scores(toy, tmp_path, monkeyp
     store = tmp_path / "features"
     with pytest.raises(KeyboardInterrupt):
         attribute(models, x, y, xq, yq, store_dir=store, **opts)
+    store = store / "trak"
     done = MemmapStore(store).steps_done()
-    # member 0: 8 train chunks (60 rows / 8), 1 query chunk, its finalised inverse;
-    # member 1: 1 train chunk, then the crash
-    assert len(done) == 8 + 1 + 1 + 1
-    assert sum("finalized" in step for step in done) == 1
+    # member 0: 8 train chunks (60 rows / 8) and 1 query chunk; member 1: 1 train chunk,
+    # then the crash (the inverses are finalised once every member is featurised)
+    assert len(done) == 8 + 1 + 1
+    assert not any("finalized" in step for step in done)
     assert (store / "meta.json").exists()
 
     calls["n"] = -10**9  # no more crashes; count the work left
-    resumed = attribute(models, x, y, xq, yq, store_dir=store, **opts)
+    resumed = attribute(models, x, y, xq, yq, store_dir=store.parent, **opts)
     total_chunks = 2 * (8 + 1)  # 2 members x (8 train chunks + 1 query chunk)
     assert calls["n"] + 10**9 == total_chunks - 10  # finished chunks were not recomputed
     np.testing.assert_array_equal(resumed.scores, reference.scores)
@@ -402,7 +444,7 @@ def test_resume_after_interruption_gives_identical_scores(toy, tmp_path, monkeyp
 
     # a finished run reloads everything: no gradient is computed again
     calls["n"] = -10**9
-    again = attribute(models, x, y, xq, yq, store_dir=store, **opts)
+    again = attribute(models, x, y, xq, yq, store_dir=store.parent, **opts)
     assert calls["n"] == -10**9
     np.testing.assert_array_equal(again.scores, reference.scores)
 
@@ -410,12 +452,16 @@ def test_resume_after_interruption_gives_identical_scores(toy, tmp_path, monkeyp
 @requires_torch
 def test_store_refuses_features_of_another_run(toy, tmp_path):
     model, x, y, xq, yq = toy
-    attribute(model, x, y, xq, yq, method="grad_dot", store_dir=tmp_path, proj_dim=16)
-    with pytest.raises(InvalidParameterError, match="different run.*projector"):
-        attribute(model, x, y, xq, yq, method="grad_dot", store_dir=tmp_path, proj_dim=8)
-    with pytest.raises(InvalidParameterError, match="different run.*train_digest"):
-        attribute(model, x[:-1], y[:-1], xq, yq, method="grad_dot", store_dir=tmp_path,
+    attribute(model, x, y, xq, yq, method="trak", store_dir=tmp_path, proj_dim=16)
+    with pytest.raises(InvalidParameterError, match=r"different run.*projector"):
+        attribute(model, x, y, xq, yq, method="trak", store_dir=tmp_path, proj_dim=8)
+    with pytest.raises(InvalidParameterError, match=r"different run.*train_digest"):
+        attribute(model, x[:-1], y[:-1], xq, yq, method="trak", store_dir=tmp_path,
                   proj_dim=16)
+    # each method has its own sub-folder
+    res = attribute(model, x, y, xq, yq, method="grad_dot", store_dir=tmp_path)
+    assert res.params["store_dir"] == str(tmp_path / "grad_dot")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grad_dot", "trak"]
 
 
 @requires_torch

@@ -76,8 +76,10 @@ def _runner(kind: str) -> Callable[..., AttributionResult]:
 
 _COMMON = (
     "Options: proj_dim (2048), projector ('auto' | 'gaussian' | 'rademacher' | 'identity'), "
-    "top_k (100), materialize (False), store_dir (None), batch_size (128), random_state (0), "
-    "checkpoints, model_factory, loss ('cross_entropy' | 'mse' | callable), device."
+    "top_k (100), materialize (False), store_dir (None), batch_size (rows per gradient "
+    "batch: 2^24 / n_params within 8..1024; 2048 with exact linear-layer factors), "
+    "random_state (0), checkpoints, model_factory, loss ('cross_entropy' | 'mse' | callable), "
+    "device, query_chunk (1024), train_chunk (8192)."
 )
 
 register(Method(
@@ -94,7 +96,7 @@ register(Method(
     run=_runner("tracin"),
     applies=torch_applies,
     summary="TracInCP (Pruthi et al. 2020): learning-rate-weighted sum over checkpoints of "
-    "loss-gradient dot products. " + _COMMON + " Also learning_rates.",
+    "loss-gradient dot products. " + _COMMON + " Also learning_rates, factored.",
     needs="torch",
 ))
 register(Method(
@@ -102,13 +104,14 @@ register(Method(
     run=_runner("grad_dot"),
     applies=torch_applies,
     summary="Gradient dot product of query and train losses at the final model (baseline). "
-    + _COMMON,
+    + _COMMON + " Also factored.",
     needs="torch",
 ))
 register(Method(
     name="grad_cos",
     run=_runner("grad_cos"),
     applies=torch_applies,
-    summary="Cosine of query and train loss gradients (baseline). " + _COMMON,
+    summary="Cosine of query and train loss gradients (baseline). " + _COMMON
+    + " Also factored.",
     needs="torch",
 ))

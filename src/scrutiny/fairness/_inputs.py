@@ -179,7 +179,12 @@ def factorize(arr: np.ndarray) -> tuple[np.ndarray, list[Any]]:
     if arr.dtype.kind in "biu" and arr.size:
         if arr.dtype.kind == "b":
             arr = arr.view(np.int8)
-        lo, hi = int(arr.min()), int(arr.max())
+        # one reduction: read as unsigned, a small maximum means 0 <= values <= maximum
+        top = int(arr.view(arr.dtype.str.replace("i", "u")).max())
+        if top < 1 << 16:
+            lo, hi = 0, top
+        else:
+            lo, hi = int(arr.min()), int(arr.max())
         if hi - lo < 1 << 16:
             # every value in lo..hi becomes a category; values that never occur are
             # dropped later, from the first group count (no extra pass here)

@@ -79,6 +79,9 @@ def _int_range(arr: np.ndarray | None) -> tuple[int, int] | None:
         return None
     if arr.dtype.kind == "b":
         arr = arr.view(np.int8)
+    top = int(arr.view(arr.dtype.str.replace("i", "u")).max())  # one reduction
+    if top <= 1:
+        return 0, top  # 0/1 labels (a class that never occurs changes nothing)
     return int(arr.min()), int(arr.max())
 
 

@@ -291,8 +291,11 @@ class LinearFactors:
                 if any(inputs[i][0].ndim != 2 for i in range(len(layers))):
                     msg = "nn.Linear layers must see 2-D (batch, features) input"
                     raise _NotFactorable(msg)
-                deltas = torch.autograd.grad(value, [probes[i][0] for i in range(len(layers))],
-                                             allow_unused=True)
+                if value.requires_grad:
+                    deltas = torch.autograd.grad(
+                        value, [probes[i][0] for i in range(len(layers))], allow_unused=True)
+                else:  # the output does not depend on the parameters at all
+                    deltas = tuple(None for _ in layers)
         finally:
             for h in handles:
                 h.remove()
@@ -311,12 +314,27 @@ class LinearFactors:
         except _NotFactorable as exc:
             return str(exc)
         gram = sum((d @ d.T) * (a @ a.T) for a, d in fac)
-        full = PerSampleGradients(self.output).per_sample(model, x, y)
+        full = torch.stack([self._plain_grad(model, x[i:i + 1], y[i:i + 1])
+                            for i in range(x.shape[0])])
         exact = full @ full.T
         scale = float(exact.abs().max()) or 1.0
         if not torch.allclose(gram, exact, rtol=1e-3, atol=1e-4 * scale):
             return "factored gradients differ from vmap(grad) (shared or reused layers?)"
         return None
+
+
+    def _plain_grad(self, model: FunctionalModel, x: torch.Tensor, y: torch.Tensor
+                    ) -> torch.Tensor:
+        """One example's flattened gradient with plain autograd (the reference)."""
+        params = {n: p.detach().requires_grad_(True) for n, p in model.params.items()}
+        with eval_mode(model.module), torch.enable_grad():
+            out = functional_call(model.module, {**params, **model.rest}, (x,))
+            value = self.output.output(out, y).sum()
+            if not value.requires_grad:
+                return torch.zeros(model.n_params, dtype=out.dtype, device=out.device)
+            grads = torch.autograd.grad(value, list(params.values()), allow_unused=True)
+        return torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1)
+                          for g, p in zip(grads, params.values(), strict=True)])
 
 
 class _NotFactorable(RuntimeError):

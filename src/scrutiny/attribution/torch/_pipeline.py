@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,14 +27,29 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scrutiny.attribution._result import AttributionResult
-from scrutiny.attribution.torch._gradients import FunctionalModel, PerSampleGradients
+from scrutiny.attribution.torch._gradients import (
+    FunctionalModel,
+    LinearFactors,
+    PerSampleGradients,
+)
 from scrutiny.attribution.torch._model_output import ModelOutput, model_output_for, resolve_loss
 from scrutiny.attribution.torch._projectors import IdentityProjector, Projector, make_projector
-from scrutiny.attribution.torch._scorers import LinearScorer, xtx_inverse
+from scrutiny.attribution.torch._scorers import (
+    BlockScorer,
+    FactoredScorer,
+    LinearScorer,
+    dual_weights,
+    factored_sq_norms,
+    kernel_inverse,
+    xtx_inverse,
+)
 from scrutiny.attribution.torch._store import MemmapStore, Store, check_store
 from scrutiny.exceptions import DataValidationError, InvalidParameterError
 
 KINDS = ("trak", "tracin", "grad_dot", "grad_cos")
+#: rows per chunk (gradient batch): per-sample gradients (at most GRADIENT_BUDGET floats
+#: of gradients at once, 8 to 1024 rows) / exact linear-layer factors
+GRADIENT_BUDGET, GRADIENT_BATCH, FACTORED_BATCH = 2**24, 1024, 2048
 #: the largest TRAK feature dimension (the k x k inverse is float64)
 MAX_TRAK_DIM = 32768
 #: hash at most this many bytes of an input array (larger ones: a strided sample of rows)
@@ -48,7 +66,7 @@ class TorchOptions(BaseModel):
     top_k: int = Field(100, ge=1)
     materialize: bool = False
     store_dir: Any = None
-    batch_size: int = Field(128, ge=1)
+    batch_size: int | None = Field(None, ge=1)
     random_state: int = Field(0, ge=0)
     checkpoints: list[Any] | None = None
     model_factory: Callable[[], Any] | None = None
@@ -58,10 +76,12 @@ class TorchOptions(BaseModel):
     device: Any = None
     query_chunk: int = Field(1024, ge=1)
     train_chunk: int = Field(8192, ge=1)
+    factored: bool | None = None
 
 
 #: options that only some methods accept
-ONLY = {"learning_rates": ("tracin",), "damping": ("trak",)}
+ONLY = {"learning_rates": ("tracin",), "damping": ("trak",),
+        "factored": ("tracin", "grad_dot", "grad_cos")}
 
 
 def parse_options(kind: str, options: dict[str, Any]) -> TorchOptions:
@@ -232,7 +252,12 @@ def not_differentiable(model: Any, what: str) -> InvalidParameterError:
 
 @dataclass
 class Featurizer:
-    """Computes and stores projected per-sample gradients, chunk by chunk."""
+    """Computes and stores per-sample gradient features, chunk by chunk.
+
+    Two layouts: projected gradients (``features``, shape (n, k)) or, for
+    models made of ``nn.Linear`` layers, exact factors ``(a', delta)`` per
+    layer (``factors`` set).
+    """
 
     grads: PerSampleGradients
     projector: Projector
@@ -240,6 +265,7 @@ class Featurizer:
     batch_size: int
     device: torch.device | None
     model_ref: Any
+    factors: LinearFactors | None = None
 
     def run(
         self,
@@ -250,11 +276,19 @@ class Featurizer:
         y: torch.Tensor,
         *,
         with_out_to_loss: bool,
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Features (n, k) float32 and out-to-loss weights (n,) of one member."""
-        n, k = x.shape[0], self.projector.proj_dim
+    ) -> tuple[list[np.ndarray], np.ndarray | None]:
+        """Feature arrays of one member (one, or two per layer) and out-to-loss weights (n,)."""
+        n = x.shape[0]
         base = f"{prefix}/member_{member_id:03d}"
-        feats = self.store.array(f"{base}/features", (n, k), "float32")
+        if self.factors is None:
+            arrays = [self.store.array(f"{base}/features", (n, self.projector.proj_dim),
+                                       "float32")]
+        else:
+            arrays = []
+            for layer, (d_a, d_delta) in enumerate(self.factors.dims(member)):
+                arrays.append(self.store.array(f"{base}/layer_{layer}_a", (n, d_a), "float32"))
+                arrays.append(self.store.array(f"{base}/layer_{layer}_delta", (n, d_delta),
+                                               "float32"))
         otl = self.store.array(f"{base}/out_to_loss", (n,), "float32") if with_out_to_loss \
             else None
         checked = False
@@ -265,15 +299,21 @@ class Featurizer:
             stop = min(n, start + self.batch_size)
             xb = x[start:stop].to(self.device)
             yb = y[start:stop].to(self.device)
-            g = self.grads.per_sample(member, xb, yb)
+            if self.factors is None:
+                g = self.grads.per_sample(member, xb, yb)
+                parts = [self.projector.project(g, member_id)]
+            else:
+                parts = [t for pair in self.factors.factors(member, xb, yb) for t in pair]
+                g = torch.cat([t.reshape(-1) for t in parts[1::2]])  # the deltas
             if not checked:
                 self._check(g, member)
                 checked = True
-            feats[start:stop] = self.projector.project(g, member_id).detach().cpu().numpy()
+            for arr, part in zip(arrays, parts, strict=True):
+                arr[start:stop] = part.detach().cpu().numpy()
             if otl is not None:
                 otl[start:stop] = self.grads.out_to_loss(member, xb, yb).cpu().numpy()
             self.store.mark_done(step)
-        return feats, otl
+        return arrays, otl
 
     def _check(self, g: torch.Tensor, member: FunctionalModel) -> None:
         if not bool(torch.isfinite(g).all()):
@@ -308,6 +348,38 @@ def _learning_rates(opts: TorchOptions, members: Sequence[FunctionalModel]) -> t
             raise InvalidParameterError(msg)
         return [float(v) for v in lrs], None
     return [float(lrs)] * len(members), None
+
+
+#: modules whose factored gradients were checked against autograd (weakly held)
+_VERIFIED: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def _use_factors(
+    kind: str, opts: TorchOptions, output: ModelOutput, member: FunctionalModel,
+    x: torch.Tensor, y: torch.Tensor, device: torch.device | None,
+) -> LinearFactors | None:
+    """The factored exact form, when the model allows it and no projection is asked for."""
+    if opts.factored is False:
+        return None
+    reason = None
+    if kind == "trak":
+        reason = "TRAK needs (X^T X)^-1 in gradient space"
+    elif not (isinstance(opts.projector, str) and opts.projector in ("auto", "identity")):
+        reason = f"projector={opts.projector!r} asks for a random projection"
+    factors = LinearFactors(output)
+    if reason is None:
+        reason = factors.unsupported(member)
+    if reason is None and _VERIFIED.get(member.module) != output.name:
+        rows = min(3, x.shape[0])
+        reason = factors.verify(member, x[:rows].to(device), y[:rows].to(device))
+        if reason is None:  # the check is structural: once per module object and output
+            _VERIFIED[member.module] = output.name
+    if reason is None:
+        return factors
+    if opts.factored:
+        msg = f"factored=True cannot be used here: {reason}. Leave factored=None (automatic)."
+        raise InvalidParameterError(msg)
+    return None
 
 
 def run(
@@ -349,9 +421,15 @@ def run(
             f"{tuple(xt.shape[1:])}. Pass the same columns, in the same order."
         )
         raise DataValidationError(msg)
-    _check_targets(members[0], xt, yt, output, device, opts.batch_size)
+    _check_targets(members[0], xt, yt, output, device, 64)
 
-    projector = make_projector(opts.projector, n_params, opts.proj_dim, opts.random_state, where)
+    factors = _use_factors(kind, opts, output, members[0], xt, yt, device)
+    batch_size = opts.batch_size or (
+        FACTORED_BATCH if factors is not None
+        else int(np.clip(GRADIENT_BUDGET // n_params, 8, GRADIENT_BATCH)))
+    projector = make_projector(
+        "identity" if factors is not None else opts.projector, n_params, opts.proj_dim,
+        opts.random_state, where)
     k = projector.proj_dim
     if kind == "trak" and k > MAX_TRAK_DIM:
         msg = (
@@ -359,10 +437,15 @@ def run(
             f"proj_dim <= {MAX_TRAK_DIM} (projector='gaussian' or 'rademacher')."
         )
         raise InvalidParameterError(msg)
-    store = check_store(opts.store_dir, where)
+    layout = projector.describe() if factors is None else {
+        "kind": "linear_factors", "dims": factors.dims(members[0]), "n_params": int(n_params)}
+    store_dir = opts.store_dir
+    if isinstance(store_dir, str | os.PathLike):
+        store_dir = Path(store_dir) / kind  # one sub-folder per method: a folder serves all
+    store = check_store(store_dir, where)
     lrs, lr_note = _learning_rates(opts, members) if kind == "tracin" else ([1.0] * len(
         members), None)
-    meta = {
+    store.prepare({
         "method": kind,
         "features": output.name,
         "loss": loss_name,
@@ -370,54 +453,31 @@ def run(
         "train_digest": digest(xt, yt),
         "members": [m.digest() for m in members],
         "n_params": int(n_params),
-        "projector": projector.describe(),
-        "batch_size": opts.batch_size,
-    }
-    store.prepare(meta)
+        "projector": layout,
+        "batch_size": batch_size,
+    })
     grads = PerSampleGradients(output)
-    featurizer = Featurizer(grads, projector, store, opts.batch_size, device, model)
+    featurizer = Featurizer(grads, projector, store, batch_size, device, model, factors)
     qkey = f"queries_{digest(xq, yq)}"
-    train_feats: list[np.ndarray] = []
-    query_weights: list[np.ndarray] = []
-    member_scales: list[np.ndarray | None] = []
-    out_to_loss: list[np.ndarray] = []
-    lam_abs: list[float] = []
     n_members = len(members)
+    train_arrays, query_arrays, out_to_loss = [], [], []
     for m, member in enumerate(members):
-        feats, otl = featurizer.run("train", m, member, xt, yt, with_out_to_loss=kind == "trak")
-        qf, _ = featurizer.run(qkey, m, member, xq, yq, with_out_to_loss=False)
-        train_feats.append(feats)
-        if kind == "trak":
-            assert otl is not None
+        t_arr, otl = featurizer.run("train", m, member, xt, yt, with_out_to_loss=kind == "trak")
+        q_arr, _ = featurizer.run(qkey, m, member, xq, yq, with_out_to_loss=False)
+        train_arrays.append(t_arr)
+        query_arrays.append(q_arr)
+        if otl is not None:
             out_to_loss.append(otl)
-            fin = f"train/member_{m:03d}/damping_{opts.damping!r}"
-            inv = store.array(f"{fin}/xtx_inv", (k, k), "float64")
-            lam_arr = store.array(f"{fin}/damping_abs", (1,), "float64")
-            step = f"{fin}/finalized"
-            if not store.is_done(step):
-                inv[:], lam = xtx_inverse(feats, opts.damping, opts.train_chunk)
-                lam_arr[0] = lam
-                store.mark_done(step)
-            lam_abs.append(float(lam_arr[0]))
-            weights = (np.asarray(qf, dtype=np.float64) @ np.asarray(inv)) / n_members
-            query_weights.append(weights.astype(np.float32))
-            member_scales.append(None)
-        elif kind == "tracin":
-            query_weights.append(np.asarray(qf, dtype=np.float32) * np.float32(lrs[m]))
-            member_scales.append(None)
-        elif kind == "grad_dot":
-            query_weights.append(np.asarray(qf, dtype=np.float32) / np.float32(n_members))
-            member_scales.append(None)
-        else:  # grad_cos
-            qn = np.linalg.norm(np.asarray(qf, dtype=np.float64), axis=1, keepdims=True)
-            query_weights.append((np.asarray(qf) / np.where(qn > 0, qn, 1.0) / n_members)
-                                 .astype(np.float32))
-            member_scales.append(_inverse_row_norms(feats, opts.train_chunk))
-    col_scale = np.mean(out_to_loss, axis=0, dtype=np.float64) if kind == "trak" else None
-    scorer = LinearScorer(query_weights, train_feats, member_scales=member_scales,
-                          col_scale=col_scale, query_chunk=opts.query_chunk,
-                          train_chunk=opts.train_chunk)
+
     result = AttributionResult(method=kind, seed=opts.random_state)
+    extra_params: dict[str, Any] = {}
+    if factors is not None:
+        scorer: BlockScorer = _factored_scorer(kind, opts, train_arrays, query_arrays, lrs)
+    elif kind == "trak":
+        scorer, extra_params = _trak_scorer(opts, store, train_arrays, query_arrays,
+                                            out_to_loss, k)
+    else:
+        scorer = _projected_scorer(kind, opts, train_arrays, query_arrays, lrs)
     if opts.materialize:
         out = store.array(f"{qkey}/scores_{kind}", (scorer.n_query, scorer.n_train), "float32")
         result.scores = scorer.full(out)
@@ -426,24 +486,122 @@ def run(
         result.top_indices, result.top_scores = scorer.topk(opts.top_k)
     result.params = {
         "proj_dim": k,
-        "projector": projector.describe(),
+        "projector": layout,
         "n_members": n_members,
         "n_params": int(n_params),
         "output": output.name,
         "loss": loss_name,
-        "batch_size": opts.batch_size,
+        "batch_size": batch_size,
         "materialize": opts.materialize,
         "top_k": None if opts.materialize else min(opts.top_k, scorer.n_train),
         "device": str(device),
         "store_dir": str(store.root) if isinstance(store, MemmapStore) else None,
+        **extra_params,
     }
-    if kind == "trak":
-        result.params["damping"] = opts.damping
-        result.params["damping_abs"] = lam_abs
     if kind == "tracin":
         result.params["learning_rates"] = lrs
-    result.notes = _notes(kind, n_members, projector, n_params, lr_note, grads.used_fallback)
+    result.notes = _notes(kind, n_members, projector, n_params, lr_note, grads.used_fallback,
+                          factors is not None)
     return result
+
+
+def _trak_scorer(
+    opts: TorchOptions, store: Store, train_arrays: list[list[np.ndarray]],
+    query_arrays: list[list[np.ndarray]], out_to_loss: list[np.ndarray], k: int,
+) -> tuple[LinearScorer, dict[str, Any]]:
+    """Finalise (``(F^T F + lambda I)^-1`` per member, stored) and build TRAK's scorer."""
+    n_members = len(train_arrays)
+    weights, lam_abs = [], []
+    n = train_arrays[0][0].shape[0]
+    dual = n < k and opts.damping > 0  # n x n instead of k x k: same numbers, cheaper
+    for m, ([feats], [qf]) in enumerate(zip(train_arrays, query_arrays, strict=True)):
+        fin = f"train/member_{m:03d}/{'dual_' if dual else ''}damping_{opts.damping!r}"
+        inv = store.array(f"{fin}/{'kernel_inv' if dual else 'xtx_inv'}",
+                          (n, n) if dual else (k, k), "float64")
+        lam_arr = store.array(f"{fin}/damping_abs", (1,), "float64")
+        step = f"{fin}/finalized"
+        if not store.is_done(step):
+            if dual:
+                inv[:], lam_arr[0] = kernel_inverse(feats, opts.damping)
+            else:
+                inv[:], lam_arr[0] = xtx_inverse(feats, opts.damping, opts.train_chunk)
+            store.mark_done(step)
+        lam = float(lam_arr[0])
+        lam_abs.append(lam)
+        if dual:
+            w = dual_weights(feats, qf, np.asarray(inv), lam)
+        else:
+            w = np.asarray(qf, dtype=np.float64) @ np.asarray(inv)
+        weights.append((w / n_members).astype(np.float32))
+    col_scale = np.mean(out_to_loss, axis=0, dtype=np.float64)
+    scorer = LinearScorer(weights, [a[0] for a in train_arrays], col_scale=col_scale,
+                          query_chunk=opts.query_chunk, train_chunk=opts.train_chunk)
+    return scorer, {"damping": opts.damping, "damping_abs": lam_abs}
+
+
+def _projected_scorer(
+    kind: str, opts: TorchOptions, train_arrays: list[list[np.ndarray]],
+    query_arrays: list[list[np.ndarray]], lrs: list[float],
+) -> LinearScorer:
+    """TracIn, grad_dot or grad_cos on (projected) gradient features."""
+    n_members = len(train_arrays)
+    weights: list[np.ndarray] = []
+    scales: list[np.ndarray | None] = []
+    for m, ([feats], [qf]) in enumerate(zip(train_arrays, query_arrays, strict=True)):
+        q = np.asarray(qf, dtype=np.float32)
+        if kind == "tracin":
+            weights.append(q * np.float32(lrs[m]))
+            scales.append(None)
+        elif kind == "grad_dot":
+            weights.append(q / np.float32(n_members))
+            scales.append(None)
+        else:  # grad_cos
+            qn = np.linalg.norm(q.astype(np.float64), axis=1, keepdims=True)
+            weights.append((q / np.where(qn > 0, qn, 1.0) / n_members).astype(np.float32))
+            scales.append(_inverse(_row_sq_norms(feats, opts.train_chunk)))
+    return LinearScorer(weights, [a[0] for a in train_arrays], member_scales=scales,
+                        query_chunk=opts.query_chunk, train_chunk=opts.train_chunk)
+
+
+def _factored_scorer(
+    kind: str, opts: TorchOptions, train_arrays: list[list[np.ndarray]],
+    query_arrays: list[list[np.ndarray]], lrs: list[float],
+) -> FactoredScorer:
+    """TracIn, grad_dot or grad_cos from exact per-layer factors."""
+    n_members = len(train_arrays)
+    members, q_scales, t_scales = [], [], []
+    for m, (t_arr, q_arr) in enumerate(zip(train_arrays, query_arrays, strict=True)):
+        layers = [(q_arr[i], q_arr[i + 1], t_arr[i], t_arr[i + 1])
+                  for i in range(0, len(t_arr), 2)]
+        members.append(layers)
+        n_query = q_arr[0].shape[0]
+        if kind == "tracin":
+            q_scales.append(np.full(n_query, lrs[m]))
+            t_scales.append(None)
+        elif kind == "grad_dot":
+            q_scales.append(np.full(n_query, 1.0 / n_members))
+            t_scales.append(None)
+        else:  # grad_cos
+            q_pairs = list(zip(q_arr[0::2], q_arr[1::2], strict=True))
+            t_pairs = list(zip(t_arr[0::2], t_arr[1::2], strict=True))
+            q_scales.append(_inverse(factored_sq_norms(q_pairs, opts.train_chunk)) / n_members)
+            t_scales.append(_inverse(factored_sq_norms(t_pairs, opts.train_chunk)))
+    return FactoredScorer(members, q_scales, t_scales, query_chunk=opts.query_chunk,
+                          train_chunk=opts.train_chunk)
+
+
+def _row_sq_norms(feats: np.ndarray, chunk: int) -> np.ndarray:
+    out = np.empty(feats.shape[0], dtype=np.float64)
+    for s in range(0, feats.shape[0], chunk):
+        block = np.asarray(feats[s:s + chunk], dtype=np.float64)
+        out[s:s + chunk] = (block * block).sum(1)
+    return out
+
+
+def _inverse(sq_norms: np.ndarray) -> np.ndarray:
+    """``1 / sqrt(sq_norms)``, 0 where the norm is 0."""
+    nrm = np.sqrt(sq_norms)
+    return np.where(nrm > 0, 1.0 / np.where(nrm > 0, nrm, 1.0), 0.0)
 
 
 def _check_targets(
@@ -480,17 +638,9 @@ def _check_targets(
             raise DataValidationError(msg)
 
 
-def _inverse_row_norms(feats: np.ndarray, chunk: int) -> np.ndarray:
-    out = np.empty(feats.shape[0], dtype=np.float32)
-    for s in range(0, feats.shape[0], chunk):
-        nrm = np.linalg.norm(np.asarray(feats[s:s + chunk], dtype=np.float64), axis=1)
-        out[s:s + chunk] = np.where(nrm > 0, 1.0 / np.where(nrm > 0, nrm, 1.0), 0.0)
-    return out
-
-
 def _notes(
     kind: str, n_members: int, projector: Projector, n_params: int, lr_note: str | None,
-    fallback: bool,
+    fallback: bool, factored: bool,
 ) -> list[str]:
     notes = []
     if kind == "trak":
@@ -523,6 +673,11 @@ def _notes(
             f"Gradients of {n_params} parameters were randomly projected to "
             f"{projector.proj_dim} dimensions ({projector.describe()['kind']}, seeded): inner "
             "products are preserved approximately; raise proj_dim for more accuracy."
+        )
+    if factored:
+        notes.append(
+            "Exact gradient inner products from per-layer factors (the model is made of "
+            "nn.Linear layers): no projection, no per-sample gradient formed."
         )
     if fallback:
         notes.append(

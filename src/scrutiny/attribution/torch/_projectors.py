@@ -99,6 +99,7 @@ class _RandomProjector:
         key = (int(model_id), grads.device, grads.dtype)
         if self.n_params * self.proj_dim <= MAX_CACHED:
             if key not in self._cache:
+                self._cache.clear()  # one model at a time: features are built model by model
                 self._cache[key] = self.matrix(model_id).to(grads.device, grads.dtype)
             return grads @ self._cache[key]
         out = torch.zeros(grads.shape[0], self.proj_dim, dtype=grads.dtype, device=grads.device)

@@ -13,6 +13,11 @@ inner products between a per-query weight vector and per-train features:
 * grad_dot: as TracIn with weight ``1 / M``;
 * grad_cos: ``w = f_q / |f_q| / M``, ``d = 1 / |f_i|``.
 
+Models made only of ``nn.Linear`` layers keep exact gradients in factored form
+(:class:`~scrutiny.attribution.torch._gradients.LinearFactors`): then
+:class:`FactoredScorer` computes ``<g_q, g_i>`` as a sum over layers of
+``(delta_q . delta_i) (a_q . a_i)``, with the same query and train weights.
+
 :class:`LinearScorer` evaluates blocks of ``(query chunk, train chunk)``; the
 full matrix (:meth:`LinearScorer.full`) is built only on request, otherwise a
 running top-k per query is kept (:meth:`LinearScorer.topk`).
@@ -71,6 +76,31 @@ def xtx_inverse(
     return (v * inv_w) @ v.T, lam
 
 
+def kernel_inverse(features: np.ndarray, damping: float) -> tuple[np.ndarray, float]:
+    """``(F F^T + lambda I)^{-1}`` (n x n) and ``lambda`` (relative to ``trace / k``).
+
+    The dual form of :func:`xtx_inverse` for ``n < k``, with the same ``lambda``:
+    ``(F^T F + lambda I)^{-1} = (I - F^T (F F^T + lambda I)^{-1} F) / lambda``.
+    Needs ``damping > 0``.
+    """
+    f = np.asarray(features, dtype=np.float64)
+    kern = f @ f.T
+    lam = float(damping) * float(np.trace(kern)) / max(1, f.shape[1])
+    inv = _spd_inverse(kern + lam * np.eye(kern.shape[0])) if lam > 0 else None
+    if inv is None:  # pragma: no cover - lambda > 0 makes it positive definite
+        inv = np.linalg.pinv(kern + lam * np.eye(kern.shape[0]))
+    return inv, lam
+
+
+def dual_weights(
+    features: np.ndarray, query_features: np.ndarray, kern_inv: np.ndarray, lam: float
+) -> np.ndarray:
+    """``q (F^T F + lambda I)^{-1}`` through the n x n dual: ``(q - (q F^T) K^-1 F) / lambda``."""
+    f = np.asarray(features, dtype=np.float64)
+    q = np.asarray(query_features, dtype=np.float64)
+    return (q - ((q @ f.T) @ kern_inv) @ f) / lam
+
+
 def _spd_inverse(a: np.ndarray) -> np.ndarray | None:
     """Inverse of a symmetric positive-definite matrix by Cholesky (None if not SPD)."""
     try:
@@ -103,7 +133,61 @@ class Scorer(Protocol):
         ...
 
 
-class LinearScorer:
+class BlockScorer:
+    """Full matrix or running top-k from a ``block`` function (subclasses define it)."""
+
+    n_query: int
+    n_train: int
+    query_chunk: int
+    train_chunk: int
+
+    def block(self, q0: int, q1: int, t0: int, t1: int) -> np.ndarray:  # pragma: no cover
+        """Scores (float64) of queries ``q0:q1`` against training rows ``t0:t1``."""
+        raise NotImplementedError
+
+    def full(self, out: np.ndarray | None = None) -> np.ndarray:
+        """The whole (n_query, n_train) matrix, written block by block into ``out``."""
+        if out is None:
+            out = np.empty((self.n_query, self.n_train), dtype=np.float32)
+        for q0 in range(0, self.n_query, self.query_chunk):
+            q1 = min(self.n_query, q0 + self.query_chunk)
+            for t0 in range(0, self.n_train, self.train_chunk):
+                t1 = min(self.n_train, t0 + self.train_chunk)
+                out[q0:q1, t0:t1] = self.block(q0, q1, t0, t1)
+        return out
+
+    def topk(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` largest-magnitude scores per query, sorted by decreasing score.
+
+        Returns
+        -------
+        indices : ndarray of shape (n_query, min(k, n_train)), int64
+        scores : ndarray of shape (n_query, min(k, n_train)), float64
+        """
+        k = max(1, min(int(k), self.n_train))
+        idx_out = np.empty((self.n_query, k), dtype=np.int64)
+        val_out = np.empty((self.n_query, k), dtype=np.float64)
+        for q0 in range(0, self.n_query, self.query_chunk):
+            q1 = min(self.n_query, q0 + self.query_chunk)
+            best_val = np.empty((q1 - q0, 0), dtype=np.float64)
+            best_idx = np.empty((q1 - q0, 0), dtype=np.int64)
+            for t0 in range(0, self.n_train, self.train_chunk):
+                t1 = min(self.n_train, t0 + self.train_chunk)
+                vals = np.concatenate([best_val, self.block(q0, q1, t0, t1)], axis=1)
+                idx = np.concatenate(
+                    [best_idx, np.broadcast_to(np.arange(t0, t1), (q1 - q0, t1 - t0))], axis=1)
+                if vals.shape[1] > k:
+                    keep = np.argpartition(-np.abs(vals), k - 1, axis=1)[:, :k]
+                    vals = np.take_along_axis(vals, keep, axis=1)
+                    idx = np.take_along_axis(idx, keep, axis=1)
+                best_val, best_idx = vals, idx
+            order = np.argsort(-best_val, axis=1, kind="stable")
+            val_out[q0:q1] = np.take_along_axis(best_val, order, axis=1)
+            idx_out[q0:q1] = np.take_along_axis(best_idx, order, axis=1)
+        return idx_out, val_out
+
+
+class LinearScorer(BlockScorer):
     """``s[q, i] = col_scale[i] * sum_m (W_m[q] . F_m[i]) * member_scale_m[i]``.
 
     Parameters
@@ -158,62 +242,73 @@ class LinearScorer:
             out *= np.asarray(self.col_scale[t0:t1], dtype=np.float64)
         return out
 
-    def full(self, out: np.ndarray | None = None) -> np.ndarray:
-        """The whole (n_query, n_train) matrix, written block by block into ``out``."""
-        if out is None:
-            out = np.empty((self.n_query, self.n_train), dtype=np.float32)
-        for q0 in range(0, self.n_query, self.query_chunk):
-            q1 = min(self.n_query, q0 + self.query_chunk)
-            for t0 in range(0, self.n_train, self.train_chunk):
-                t1 = min(self.n_train, t0 + self.train_chunk)
-                out[q0:q1, t0:t1] = self.block(q0, q1, t0, t1)
+
+#: one member's factors: per layer (a' of the queries, delta of the queries,
+#: a' of the train rows, delta of the train rows)
+Factors = Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+
+
+class FactoredScorer(BlockScorer):
+    """``s[q, i] = sum_m w_m[q] d_m[i] sum_l (D_q . D_i) (A_q . A_i)`` (exact gradient products).
+
+    Parameters
+    ----------
+    members : sequence of Factors
+        Per member, per linear layer: ``(A_query, D_query, A_train, D_train)``.
+    query_scales : sequence of ndarray of shape (n_query,)
+        Per-member query weights (learning rate, ``1 / M``, ``1 / |g_q|``).
+    member_scales : sequence of (ndarray of shape (n_train,) or None)
+        Per-member train weights (``1 / |g_i|`` for grad_cos).
+    query_chunk, train_chunk : int
+        Block sizes.
+    """
+
+    def __init__(
+        self,
+        members: Sequence[Factors],
+        query_scales: Sequence[np.ndarray],
+        member_scales: Sequence[np.ndarray | None],
+        *,
+        query_chunk: int = 1024,
+        train_chunk: int = 8192,
+    ) -> None:
+        self.members = [list(m) for m in members]
+        self.query_scales = list(query_scales)
+        self.member_scales = list(member_scales)
+        first = self.members[0][0]
+        self.n_query = int(first[0].shape[0])
+        self.n_train = int(first[2].shape[0])
+        self.query_chunk = max(1, int(query_chunk))
+        self.train_chunk = max(1, int(train_chunk))
+
+    def block(self, q0: int, q1: int, t0: int, t1: int) -> np.ndarray:
+        """Scores (float64) of queries ``q0:q1`` against training rows ``t0:t1``."""
+        out = np.zeros((q1 - q0, t1 - t0), dtype=np.float64)
+        for layers, qs, ms in zip(self.members, self.query_scales, self.member_scales,
+                                  strict=True):
+            acc = np.zeros((q1 - q0, t1 - t0), dtype=np.float32)
+            for aq, dq, at, dt in layers:
+                acts = np.asarray(aq[q0:q1], dtype=np.float32) @ np.asarray(
+                    at[t0:t1], dtype=np.float32).T
+                back = np.asarray(dq[q0:q1], dtype=np.float32) @ np.asarray(
+                    dt[t0:t1], dtype=np.float32).T
+                acts *= back
+                acc += acts
+            acc *= np.asarray(qs[q0:q1], dtype=np.float32)[:, None]
+            if ms is not None:
+                acc *= np.asarray(ms[t0:t1], dtype=np.float32)
+            out += acc
         return out
 
-    def topk(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` largest-magnitude scores per query, sorted by decreasing score.
 
-        Returns
-        -------
-        indices : ndarray of shape (n_query, min(k, n_train)), int64
-        scores : ndarray of shape (n_query, min(k, n_train)), float64
-        """
-        k = max(1, min(int(k), self.n_train))
-        idx_out = np.empty((self.n_query, k), dtype=np.int64)
-        val_out = np.empty((self.n_query, k), dtype=np.float64)
-        for q0 in range(0, self.n_query, self.query_chunk):
-            q1 = min(self.n_query, q0 + self.query_chunk)
-            best_val = np.empty((q1 - q0, 0), dtype=np.float64)
-            best_idx = np.empty((q1 - q0, 0), dtype=np.int64)
-            for t0 in range(0, self.n_train, self.train_chunk):
-                t1 = min(self.n_train, t0 + self.train_chunk)
-                vals = np.concatenate([best_val, self.block(q0, q1, t0, t1)], axis=1)
-                idx = np.concatenate(
-                    [best_idx, np.broadcast_to(np.arange(t0, t1), (q1 - q0, t1 - t0))], axis=1)
-                if vals.shape[1] > k:
-                    keep = np.argpartition(-np.abs(vals), k - 1, axis=1)[:, :k]
-                    vals = np.take_along_axis(vals, keep, axis=1)
-                    idx = np.take_along_axis(idx, keep, axis=1)
-                best_val, best_idx = vals, idx
-            order = np.argsort(-best_val, axis=1, kind="stable")
-            val_out[q0:q1] = np.take_along_axis(best_val, order, axis=1)
-            idx_out[q0:q1] = np.take_along_axis(best_idx, order, axis=1)
-        return idx_out, val_out
-
-    def diagonal(self) -> np.ndarray:
-        """``s[i, i]`` when queries are the training rows (self-influence), shape (n,)."""
-        n = min(self.n_query, self.n_train)
-        out = np.zeros(n, dtype=np.float64)
-        for t0 in range(0, n, self.train_chunk):
-            t1 = min(n, t0 + self.train_chunk)
-            acc = np.zeros(t1 - t0, dtype=np.float64)
-            for w, f, d in zip(self.query_weights, self.train_features, self.member_scales,
-                               strict=True):
-                part = np.einsum("ij,ij->i", np.asarray(w[t0:t1], dtype=np.float64),
-                                 np.asarray(f[t0:t1], dtype=np.float64))
-                if d is not None:
-                    part = part * np.asarray(d[t0:t1], dtype=np.float64)
-                acc += part
-            if self.col_scale is not None:
-                acc *= np.asarray(self.col_scale[t0:t1], dtype=np.float64)
-            out[t0:t1] = acc
-        return out
+def factored_sq_norms(layers: Sequence[tuple[np.ndarray, np.ndarray]], chunk: int = 8192
+                      ) -> np.ndarray:
+    """``|g_i|^2 = sum_l |delta_i|^2 |a'_i|^2`` from one member's (a', delta) per layer."""
+    n = layers[0][0].shape[0]
+    out = np.zeros(n, dtype=np.float64)
+    for s in range(0, n, chunk):
+        for a, d in layers:
+            a64 = np.asarray(a[s:s + chunk], dtype=np.float64)
+            d64 = np.asarray(d[s:s + chunk], dtype=np.float64)
+            out[s:s + chunk] += (a64 * a64).sum(1) * (d64 * d64).sum(1)
+    return out
