@@ -32,6 +32,21 @@ pytestmark = [
     ),
 ]
 
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Torch and BLAS on one thread: on a shared 2-core machine, multi-threaded kernels on
+    these small matrices spin-wait against other processes and run many times slower."""
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(1):
+        yield
+    torch.set_num_threads(before)
+
+
 SIZES = (64, 32, 10)
 N_TRAIN, N_QUERY, N_SUBSETS, ENSEMBLE = 500, 100, 100, 10
 EPOCHS, LR, WEIGHT_DECAY = 200, 0.05, 1e-3

@@ -36,6 +36,18 @@ requires_torch = pytest.mark.skipif(
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: small kernels on a shared 2-core machine run faster that way."""
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 # ---------------------------------------------------------------------------
 # tests that need no torch
 

@@ -191,7 +191,6 @@ def resolve_members(
                 f"{type(template).__name__}."
             )
             raise InvalidParameterError(msg)
-        template = template.to(device) if device is not None else template
         return [
             FunctionalModel.from_checkpoint(template, ck, device, label=f"checkpoint {i}")
             for i, ck in enumerate(opts.checkpoints)
