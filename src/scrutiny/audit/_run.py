@@ -38,8 +38,6 @@ from scrutiny.exceptions import (
 RECORD_SCHEMA_VERSION = "1.0"
 PLACEHOLDER_JUSTIFICATIONS = frozenset({"todo", "tbd", "n/a", "na", "none", "-", "?", "xxx"})
 MIN_JUSTIFICATION = 15
-#: types that carry no code, which skops lists as untrusted in common scikit-learn pipelines
-SKOPS_SAFE_TYPES = ("numpy.dtype",)
 
 
 @dataclass
@@ -125,44 +123,10 @@ def _load_model(config: AuditConfig, base: Path, *, trust: bool) -> Any:
     path = Path(m.path)
     if not path.is_absolute():
         path = base / path
-    if not path.is_file():
-        msg = f"data.model.path: the model file {str(path)!r} does not exist."
-        raise ConfigError(msg)
-    if m.format == "pickle":
-        if not trust:
-            msg = (
-                f"data.model.format: {str(path)!r} is a pickle, which can run arbitrary code "
-                "when loaded. Save the model with skops instead, or pass --trust if you trust "
-                "whoever wrote the file."
-            )
-            raise ConfigError(msg)
-        import pickle
+    from scrutiny._utils.models import load_model
 
-        try:
-            with path.open("rb") as fh:
-                return pickle.load(fh)
-        except Exception as exc:
-            msg = f"data.model.path: {str(path)!r} could not be unpickled ({exc})."
-            raise ConfigError(msg) from None
-    import skops.io as sio
-
-    try:
-        untrusted = sio.get_untrusted_types(file=path)
-    except Exception as exc:
-        msg = f"data.model.path: {str(path)!r} is not a readable skops file ({exc})."
-        raise ConfigError(msg) from None
-    untrusted = [t for t in untrusted if t not in SKOPS_SAFE_TYPES]
-    if untrusted and not trust:
-        msg = (
-            f"data.model.path: {str(path)!r} contains types skops does not trust by default: "
-            f"{untrusted}. Review them, then pass --trust to load the model."
-        )
-        raise ConfigError(msg)
-    try:
-        return sio.load(path, trusted=[*untrusted, *SKOPS_SAFE_TYPES])
-    except Exception as exc:
-        msg = f"data.model.path: {str(path)!r} could not be loaded with skops ({exc})."
-        raise ConfigError(msg) from None
+    return load_model(path, fmt=m.format, trust=trust, where="data.model.path",
+                      format_field="data.model.format")
 
 
 def _predict(config: AuditConfig, model: Any, table: Any) -> tuple[Any, str, str | None]:

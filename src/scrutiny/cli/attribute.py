@@ -15,55 +15,18 @@ from typing import Any
 
 import click
 
-from scrutiny.exceptions import ColumnNotFoundError, ConfigError, InvalidParameterError
+from scrutiny.exceptions import ColumnNotFoundError, InvalidParameterError
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
-#: types that carry no code, which skops lists as untrusted in common scikit-learn pipelines
-SKOPS_SAFE_TYPES = ("numpy.dtype",)
 TARGETS = ("equal_opportunity", "demographic_parity", "group_loss")
 
 
 def load_model(path: str | Path, *, trust: bool) -> Any:
     """Load a skops file (or a pickle, only with ``trust``), with one-line errors."""
-    p = Path(path)
-    if not p.is_file():
-        msg = f"--model: the model file {str(p)!r} does not exist."
-        raise ConfigError(msg)
-    if p.suffix.lower() in PICKLE_SUFFIXES:
-        if not trust:
-            msg = (
-                f"--model: {str(p)!r} is a pickle, which can run arbitrary code when loaded. "
-                "Save the model with skops instead, or pass --trust if you trust whoever "
-                "wrote the file."
-            )
-            raise ConfigError(msg)
-        import pickle
+    from scrutiny._utils.models import load_model as _load
 
-        try:
-            with p.open("rb") as fh:
-                return pickle.load(fh)
-        except Exception as exc:
-            msg = f"--model: {str(p)!r} could not be unpickled ({exc})."
-            raise ConfigError(msg) from None
-    import skops.io as sio
-
-    try:
-        untrusted = sio.get_untrusted_types(file=p)
-    except Exception as exc:
-        msg = f"--model: {str(p)!r} is not a readable skops file ({exc})."
-        raise ConfigError(msg) from None
-    untrusted = [t for t in untrusted if t not in SKOPS_SAFE_TYPES]
-    if untrusted and not trust:
-        msg = (
-            f"--model: {str(p)!r} contains types skops does not trust by default: {untrusted}. "
-            "Review them, then pass --trust to load the model."
-        )
-        raise ConfigError(msg)
-    try:
-        return sio.load(p, trusted=[*untrusted, *SKOPS_SAFE_TYPES])
-    except Exception as exc:
-        msg = f"--model: {str(p)!r} could not be loaded with skops ({exc})."
-        raise ConfigError(msg) from None
+    fmt = "pickle" if Path(path).suffix.lower() in PICKLE_SUFFIXES else "skops"
+    return _load(path, fmt=fmt, trust=trust, where="--model")
 
 
 def _split(value: str | None) -> list[str]:
