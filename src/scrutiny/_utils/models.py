@@ -46,9 +46,9 @@ def load_model(
     if fmt == "pickle":
         if not trust:
             msg = (
-                f"{format_field or where}: {str(p)!r} is a pickle, which can run arbitrary code when loaded. "
-                "Save the model with skops instead, or pass --trust if you trust whoever "
-                "wrote the file."
+                f"{format_field or where}: {str(p)!r} is a pickle, which can run arbitrary "
+                "code when loaded. Save the model with skops instead, or pass --trust if you "
+                "trust whoever wrote the file."
             )
             raise ConfigError(msg)
         import pickle
