@@ -228,3 +228,62 @@ def test_in_memory_data_in_any_backend(tmp_path, backend):
     rec = build_record(cfg, data=frame)
     assert rec["data"]["source"].startswith("in-memory")
     assert rec["assessment"]["groups"] == ref["assessment"]["groups"]
+
+
+def test_training_examples_behind_the_gap(tmp_path):
+    """Training data in the config adds attribution of the primary gap, shown via shareable
+    columns only, with the predicted effect checked by retraining."""
+    import skops.io as sio
+
+    data = _data(tmp_path, n=1200)
+    df = pd.read_csv(data)
+    train, held = df.iloc[:700], df.iloc[700:]
+    model = LogisticRegression().fit(train[["x", "x2"]], train["label"])
+    sio.dump(model, tmp_path / "model.skops")
+    train.to_csv(tmp_path / "train.csv", index=False)
+    held.to_csv(tmp_path / "held.csv", index=False)
+    cfg = _config(
+        data={"path": "held.csv", "y_true": "label",
+              "model": {"path": "model.skops", "features": ["x", "x2"]}},
+        training={"path": "train.csv", "top_k": 10, "shareable": ["x"]},
+    )
+    rec = build_record(parse_config(cfg), base_dir=tmp_path)
+    t = rec["training_attribution"]
+    assert t["target"] == "equal_opportunity"  # the primary criterion is recall parity
+    assert t["n_train"] == 700
+    assert len(t["drivers"]) == 10
+    assert all(set(d["shareable"]) == {"x"} for d in t["drivers"])  # nothing else is shown
+    remove = t["actions"]["remove"]
+    assert remove["actual_change"] is not None  # verified by retraining
+    assert any(f["kind"] == "disparity_driver" for f in t["findings"])
+    from scrutiny.report import render_html, render_markdown
+
+    html = render_html(rec)
+    assert 'id="training"' in html and "Training examples behind this disparity" in html
+    assert "Training examples behind this disparity" in render_markdown(rec)
+
+
+@pytest.mark.parametrize(
+    ("training", "data", "message"),
+    [
+        ({"path": "train.csv"}, None, "training needs a model"),
+        ({"path": "train.csv", "y_true": "nope"}, "model", "training.y_true"),
+        ({"path": "train.csv", "demo": "adult"}, "model", "exactly one of path or demo"),
+    ],
+)
+def test_bad_training_config(tmp_path, training, data, message):
+    import skops.io as sio
+
+    path = _data(tmp_path)
+    df = pd.read_csv(path)
+    df.to_csv(tmp_path / "train.csv", index=False)
+    sio.dump(LogisticRegression().fit(df[["x", "x2"]], df["label"]), tmp_path / "m.skops")
+    data_cfg = {"path": "data.csv", "y_true": "label", "y_pred": "pred"}
+    if data == "model":
+        data_cfg = {"path": "data.csv", "y_true": "label",
+                    "model": {"path": "m.skops", "features": ["x", "x2"]}}
+    cfg_path = _write(tmp_path, _config(data=data_cfg, training=training))
+    res = CliRunner().invoke(main, ["audit", str(cfg_path), "--out", str(tmp_path / "r"),
+                                    "--no-progress"])
+    assert res.exit_code == 2, res.output
+    assert message in res.output

@@ -251,7 +251,7 @@ def _describe_cluster(x: np.ndarray, members: np.ndarray, names: list[str] | Non
     """The 3 features whose mean most distinguishes the members (standardised difference)."""
     if members.all():
         return ""
-    if names is None:
+    if names is None or len(names) != x.shape[1]:  # e.g. a Pipeline's transformed columns
         names = [f"feature {j}" for j in range(x.shape[1])]
     sd = x.std(0)
     sd[sd == 0] = 1.0
@@ -261,7 +261,12 @@ def _describe_cluster(x: np.ndarray, members: np.ndarray, names: list[str] | Non
 
 
 def _feature_names(x: Any, est: Any) -> list[str] | None:
-    if hasattr(x, "columns") and not hasattr(est, "steps"):
+    if hasattr(est, "steps") and len(est.steps) > 1:  # a Pipeline: its transformed columns
+        try:
+            return [str(c) for c in est[:-1].get_feature_names_out()]
+        except (AttributeError, ValueError, TypeError):
+            return None
+    if hasattr(x, "columns"):
         return [str(c) for c in x.columns]
     names = getattr(est, "feature_names_in_", None)
     return None if names is None else [str(c) for c in names]

@@ -252,6 +252,28 @@ class Mitigation(_Model):
     )
 
 
+class TrainingData(_Model):
+    """Training rows of the model, to name the training examples behind a disparity."""
+
+    path: str | None = Field(None, description="CSV or Parquet file (relative to the config).")
+    demo: Literal["adult"] | None = Field(None, description="The bundled demo training split.")
+    y_true: str | None = Field(None, description="Label column (default: data.y_true).")
+    top_k: int = Field(20, ge=1, le=1000)
+    shareable: list[NonEmpty] = Field(
+        default_factory=list,
+        description="Columns that may be shown for training examples in the report; no other "
+        "column of a training row is ever shown.",
+    )
+    verify: bool = Field(True, description="Check the predicted effect by real retraining.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TrainingData:
+        if bool(self.path) == bool(self.demo):
+            msg = "exactly one of path or demo is required"
+            raise ValueError(msg)
+        return self
+
+
 class AuditConfig(_Model):
     """Everything ``scrutiny audit`` needs, plus the team's deliberation record."""
 
@@ -269,6 +291,16 @@ class AuditConfig(_Model):
     checklist: list[ChecklistItem] = Field(default_factory=list)
     signoffs: list[SignOff] = Field(default_factory=list)
     mitigation: Mitigation = Mitigation()
+    training: TrainingData | None = Field(
+        None, description="Training data: adds the training examples behind the main gap."
+    )
+
+    @model_validator(mode="after")
+    def _training_needs_model(self) -> AuditConfig:
+        if self.training is not None and self.data.model is None:
+            msg = "training needs a model in data.model (attribution retrains it)"
+            raise ValueError(msg)
+        return self
 
     @field_validator("sensitive_features")
     @classmethod

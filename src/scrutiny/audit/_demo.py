@@ -70,6 +70,8 @@ DEMO_CONFIG: dict[str, Any] = {
         {"kind": "stakeholder_feedback", "summary": "Illustrative: community advisers said "
          "women in part-time work are often missed by such programmes."},
     ],
+    "training": {"demo": "adult", "top_k": 30,
+                 "shareable": ["age", "education", "occupation", "hours_per_week", "income"]},
     "checklist": [
         {"item": "Affected people consulted", "status": "open",
          "note": "Demo: to be done before any real use."},

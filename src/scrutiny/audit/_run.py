@@ -329,6 +329,83 @@ def _gates(config: AuditConfig, result: Any) -> list[dict[str, Any]]:
     return out
 
 
+#: the primary criterion decides which gap the training examples are attributed to
+_TARGET_OF = {
+    "recall_parity": "equal_opportunity", "fnr_parity": "equal_opportunity",
+    "equalized_odds": "equal_opportunity", "demographic_parity": "demographic_parity",
+    "equal_selection_parity": "demographic_parity",
+}
+
+
+def _training_attribution(
+    config: AuditConfig, base: Path, model: Any, eval_table: Any, rec: Any
+) -> dict[str, Any]:
+    """Name the training rows that drive the primary gap (verified by retraining)."""
+    from scrutiny.attribution import attribute_disparity
+
+    t = config.training
+    if t is None or config.data.model is None:  # pragma: no cover - validated by the config
+        msg = "training needs a model in data.model"
+        raise ConfigError(msg)
+    if t.demo:
+        from scrutiny.datasets import load_adult
+
+        train = load_adult(split="train", backend="pyarrow")
+    else:
+        from scrutiny._utils.io import read_table
+
+        path = Path(t.path or "")
+        train = read_table(path if path.is_absolute() else base / path, option="training.path")
+    label = t.y_true or config.data.y_true
+    features = config.data.model.features or [
+        str(c) for c in getattr(model, "feature_names_in_", [])
+    ]
+    sens = [f.column for f in config.sensitive_features]
+    for i, col in enumerate([label, *features, *t.shareable]):
+        if col not in train.column_names:
+            err = ColumnNotFoundError.from_missing(col, train.column_names)
+            where = "training.y_true" if i == 0 else "training (model input or shareable)"
+            msg = f"{where}: {err.message}"
+            raise ConfigError(msg)
+    primary = rec.criteria[0] if rec.criteria else ""
+    target = _TARGET_OF.get(primary, "group_loss")
+    train_sens = None
+    if all(c in train.column_names for c in sens):
+        train_sens = train.select(sens).to_pandas()
+    try:
+        res = attribute_disparity(
+            model, train.select(features).to_pandas(), train.column(label).to_numpy(),
+            eval_table.select(features).to_pandas(),
+            eval_table.column(config.data.y_true).to_numpy(),
+            sensitive_features=eval_table.select(sens).to_pandas(), target=target,
+            top_k=t.top_k, verify=t.verify, random_state=config.assessment.seed,
+            train_sensitive_features=train_sens, pos_label=config.data.pos_label,
+        )
+    except ScrutinyError as exc:
+        msg = f"training: attributing the {target.replace('_', ' ')} gap failed: {exc}"
+        raise ConfigError(msg) from None
+    shown = train.select(t.shareable).to_pylist() if t.shareable else None
+    drivers = []
+    for d in res.extras.get("drivers") or []:
+        row = {k: v for k, v in d.items() if k in ("train_index", "score", "group")}
+        if shown is not None:
+            row["shareable"] = shown[d["train_index"]]
+        drivers.append(row)
+    actions = res.extras.get("actions") or {}
+    return {
+        "target": target,
+        "method": res.method,
+        "n_train": train.num_rows,
+        "gap": res.extras.get("gap"),
+        "drivers": drivers,
+        "actions": actions,
+        "random_baseline": res.extras.get("random_baseline"),
+        "findings": res.findings,
+        "notes": res.notes,
+        "shareable": list(t.shareable),
+    }
+
+
 # ---------------------------------------------------------------------------
 # the run
 
@@ -448,6 +525,9 @@ def _build_record(
     guardrails = _guardrails(config, result, result.metrics)
     gates = _gates(config, result)
     step(4)
+    training = None
+    if config.training is not None:
+        training = _training_attribution(config, base, model, data, rec)
     assessment = result.to_dict(include_tests=True)
     return {
         "schema_version": RECORD_SCHEMA_VERSION,
@@ -482,6 +562,7 @@ def _build_record(
             "signoffs": [s.model_dump(mode="json") for s in config.signoffs],
         },
         "mitigation": config.mitigation.model_dump(mode="json"),
+        **({"training_attribution": training} if training is not None else {}),
     }
 
 

@@ -466,6 +466,39 @@ def _deliberation_view(record: dict[str, Any]) -> dict[str, Any]:
             "checklist": checklist, "signoffs": signoffs}
 
 
+def _training_view(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The training examples behind the main gap, if the audit was given training data."""
+    t = record.get("training_attribution")
+    if not t:
+        return None
+    remove = (t.get("actions") or {}).get("remove") or {}
+    base = t.get("random_baseline") or {}
+    shareable = [str(c) for c in t.get("shareable") or []]
+    rows = []
+    for d in (t.get("drivers") or [])[:10]:
+        shown = d.get("shareable") or {}
+        rows.append({
+            "index": d.get("train_index"),
+            "group": _text(d.get("group")) or "–",
+            "values": [_text(shown.get(c)) for c in shareable],
+        })
+    gap = t.get("gap") or {}
+    return {
+        "target": S.humanize(_text(t.get("target"))),
+        "n_train": t.get("n_train"),
+        "high": _text(gap.get("high_group")),
+        "low": _text(gap.get("low_group")),
+        "k": remove.get("k"),
+        "predicted": remove.get("newton_change"),
+        "actual": remove.get("actual_change"),
+        "random": base.get("mean_change"),
+        "findings": [_text(f.get("message")) for f in t.get("findings") or []],
+        "notes": [_text(n) for n in t.get("notes") or []],
+        "shareable": shareable,
+        "rows": rows,
+    }
+
+
 def _guardrails_view(record: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"code": _text(g.get("code")), "severity": _text(g.get("severity")),
              "severity_text": SEVERITY.get(_text(g.get("severity")),
@@ -586,7 +619,7 @@ def build_view(record: dict[str, Any]) -> dict[str, Any]:
     """Everything the templates show, computed from an audit record."""
     ids = _Ids()
     for reserved in ("main", "summary", "contents", "context", "measures", "ranking",
-                     "guardrails", "deliberation", "method"):
+                     "training", "guardrails", "deliberation", "method"):
         ids(reserved)
     ci_level = S.fmt_ci_level(record)
     small = S.min_group_size(record)
@@ -617,7 +650,11 @@ def build_view(record: dict[str, Any]) -> dict[str, Any]:
     contents = [("summary", "Summary"), ("context", "Context and who decided"),
                 ("measures", "Which measures, and why")]
     contents += [(c["id"], c["label"]) for c in criteria]
-    contents += [("ranking", "All gaps, ranked"), ("guardrails", "Guardrails"),
+    training = _training_view(record)
+    contents += [("ranking", "All gaps, ranked")]
+    if training is not None:
+        contents += [("training", "Training examples behind this disparity")]
+    contents += [("guardrails", "Guardrails"),
                  ("deliberation", "Deliberation record"), ("method", "How to read the numbers")]
     return {
         "title": _text(record.get("title")) or "Audit report",
@@ -636,6 +673,7 @@ def build_view(record: dict[str, Any]) -> dict[str, Any]:
         "criteria": criteria,
         "gates": gates,
         "ranking": _ranking_view(record, ids, ci_level),
+        "training": training,
         "guardrails": guardrails,
         "deliberation": delib,
         "method": _method_view(record, ci_level, small),
