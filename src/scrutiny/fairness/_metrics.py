@@ -314,7 +314,6 @@ REGRESSION_METRICS: dict[str, MetricSpec] = {
     ]
 }
 
-MULTICLASS_BASE = ("accuracy",)
 #: one-vs-rest rates reported per class for multiclass problems
 MULTICLASS_OVR = (
     "selection_rate",
@@ -337,7 +336,6 @@ DEFAULT_BINARY = (
 )
 DEFAULT_SCORE = ("roc_auc", "brier", "ece")
 DEFAULT_REGRESSION = ("count", "mean_prediction", "mae", "mse", "rmse", "r2")
-DEFAULT_MULTICLASS = ("count", "accuracy", *MULTICLASS_OVR)
 
 ALL_SPECS: dict[str, MetricSpec] = {
     "count": COUNT,
@@ -352,8 +350,6 @@ ALIASES: dict[str, str] = {
 
 #: metrics whose value is a proportion of confusion cells (exact count bootstrap, Wilson)
 RATE_METRICS = frozenset(n for n, s in BINARY_METRICS.items() if s.is_rate)
-#: metrics that can be computed from confusion cells alone
-CELL_METRICS = frozenset(BINARY_METRICS)
 
 
 def split_class_metric(name: str) -> tuple[str, str | None]:

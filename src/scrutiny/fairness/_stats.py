@@ -219,14 +219,6 @@ class ConfusionStats:
             return ConfusionStats(n, n, n)
         return ConfusionStats(self.n[groups], self.w[groups], self.w2[groups])
 
-    def total(self) -> ConfusionStats:
-        """All groups pooled (as one group)."""
-        return ConfusionStats(
-            self.n.sum(axis=0, keepdims=True),
-            self.w.sum(axis=0, keepdims=True),
-            self.w2.sum(axis=0, keepdims=True),
-        )
-
     @property
     def group_count(self) -> np.ndarray:
         """Rows per group."""
@@ -383,10 +375,6 @@ class RegressionStats:
             {k: v[groups] for k, v in self.sums.items()}, self.shift,
             None if self.center is None else self.center[groups],
         )
-
-    def total(self) -> RegressionStats:
-        """All groups pooled."""
-        return self.collapse(np.zeros(len(self.sums["n"]), dtype=np.intp), 1)
 
     @property
     def group_count(self) -> np.ndarray:
