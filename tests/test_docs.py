@@ -13,6 +13,7 @@ import pytest
 import scrutiny.datasets
 import scrutiny.exceptions
 import scrutiny.fairness
+import scrutiny.mitigation
 from scrutiny.fairness import METRICS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +37,7 @@ def test_mkdocs_build_strict(tmp_path):
 
 def test_every_public_name_is_documented():
     text = _all_docs()
-    for mod in (scrutiny.fairness, scrutiny.datasets):
+    for mod in (scrutiny.fairness, scrutiny.datasets, scrutiny.mitigation):
         for name in mod.__all__:
             if name.isupper():
                 continue

@@ -15,7 +15,7 @@ from scrutiny.exceptions import ScrutinyError, ScrutinyWarning
 __version__ = "0.1.0.dev0"
 
 _SUBMODULES = frozenset(
-    {"attribution", "audit", "cards", "datasets", "exceptions", "fairness", "report"}
+    {"attribution", "audit", "cards", "datasets", "exceptions", "fairness", "mitigation", "report"}
 )
 
 __all__ = [
@@ -27,11 +27,12 @@ __all__ = [
     "cards",
     "datasets",
     "fairness",
+    "mitigation",
     "report",
 ]
 
 if TYPE_CHECKING:
-    from scrutiny import attribution, audit, cards, datasets, fairness, report
+    from scrutiny import attribution, audit, cards, datasets, fairness, mitigation, report
 
 
 def __getattr__(name: str) -> Any:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from scrutiny.exceptions import DataValidationError, InvalidParameterError, NotFittedError
-
 
 # --------------------------------------------------------------------------- shared checks
 
@@ -69,7 +69,7 @@ def check_fitted(est: Any, attr: str) -> None:
 # --------------------------------------------------------------------------- reweighing
 
 
-class Reweighing:
+class Reweighing(BaseEstimator):
     """Reweigh training rows so that label and group are independent (Kamiran & Calders).
 
     Each row of group ``s`` with label ``y`` gets the weight
@@ -105,47 +105,12 @@ class Reweighing:
     --------
     >>> from scrutiny.mitigation import Reweighing
     >>> w = Reweighing().sample_weight([[0]] * 4, [1, 0, 1, 1], sensitive_features=list("aabb"))
-    >>> [round(v, 3) for v in w]
-    [0.75, 0.5, 0.75, 0.75]
+    >>> w.tolist()
+    [1.5, 0.5, 0.75, 0.75]
     """
 
     def __init__(self, *, pos_label: Any = None) -> None:
         self.pos_label = pos_label
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Parameters of this estimator (scikit-learn protocol).
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Unused (no nested estimators).
-
-        Returns
-        -------
-        dict
-            ``{"pos_label": ...}``.
-        """
-        return {"pos_label": self.pos_label}
-
-    def set_params(self, **params: Any) -> Reweighing:
-        """Set parameters (scikit-learn protocol).
-
-        Parameters
-        ----------
-        **params : dict
-            New parameter values.
-
-        Returns
-        -------
-        Reweighing
-            This instance.
-        """
-        for k, v in params.items():
-            if k not in self.get_params():
-                raise InvalidParameterError.from_value(
-                    k, "Reweighing.set_params", "one of ['pos_label']", k)
-            setattr(self, k, v)
-        return self
 
     def fit(self, X: Any, y: Any, *, sensitive_features: Any,
             sample_weight: Any = None) -> Reweighing:
@@ -191,6 +156,7 @@ class Reweighing:
         weights = w0.copy()
         table: dict[tuple[Any, Any], float] = {}
         gnames = np.unique(groups)
+        neg = next(c for c in np.unique(arr).tolist() if c != pos)
         for g in gnames:
             in_g = groups == g
             n_g = w0[in_g].sum()
@@ -202,7 +168,7 @@ class Reweighing:
                 n_y = w0[y01 == label].sum()
                 factor = (n_g * n_y) / (total * n_gy) if n_gy > 0 else 1.0
                 weights[cell] = w0[cell] * factor
-                table[(g, pos if label == 1 else np.unique(arr)[np.unique(arr) != pos][0])] = factor
+                table[(g, pos if label == 1 else neg)] = factor
         self.weights_ = weights
         self.group_weights_ = table
         self.groups_ = gnames
@@ -232,16 +198,3 @@ class Reweighing:
         """
         return self.fit(X, y, sensitive_features=sensitive_features,
                         sample_weight=sample_weight).weights_
-
-    def __sklearn_is_fitted__(self) -> bool:
-        """Whether ``fit`` has run.
-
-        Returns
-        -------
-        bool
-            True once fitted.
-        """
-        return hasattr(self, "weights_")
-
-    def __repr__(self) -> str:
-        return f"Reweighing(pos_label={self.pos_label!r})"
