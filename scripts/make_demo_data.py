@@ -46,49 +46,24 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
+from scrutiny.audit._demo import CATEGORICAL as DEMO_CATEGORICAL
+from scrutiny.audit._demo import NUMERIC as DEMO_NUMERIC
+from scrutiny.datasets._loaders import _ADULT_COLUMNS
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = REPO.parent / "shared" / "data" / "adult"
 DEFAULT_OUTPUT = REPO / "src" / "scrutiny" / "datasets" / "data" / "adult.csv.gz"
 
-RAW_COLUMNS = [
-    "age",
-    "workclass",
-    "fnlwgt",
-    "education",
-    "education_num",
-    "marital_status",
-    "occupation",
-    "relationship",
-    "race",
-    "sex",
-    "capital_gain",
-    "capital_loss",
-    "hours_per_week",
-    "native_country",
-    "income",
-]
-INT_COLUMNS = [
-    "age",
-    "fnlwgt",
-    "education_num",
-    "capital_gain",
-    "capital_loss",
-    "hours_per_week",
-]
-STR_COLUMNS = [
-    "workclass",
-    "education",
-    "marital_status",
-    "occupation",
-    "relationship",
-    "race",
-    "sex",
-    "native_country",
-]
+# one definition of the bundled file's columns and of the demo model's inputs
+_DERIVED = ("split", "score", "prediction")
+OUTPUT_COLUMNS = list(_ADULT_COLUMNS)
+RAW_COLUMNS = [c for c in OUTPUT_COLUMNS if c not in _DERIVED]
+INT_COLUMNS = ["age", "fnlwgt", "education_num", "capital_gain", "capital_loss",
+               "hours_per_week"]
+STR_COLUMNS = [c for c in RAW_COLUMNS if c not in [*INT_COLUMNS, "income"]]
 SENSITIVE = ["sex", "race"]
-NUMERIC_FEATURES = ["age", "education_num", "capital_gain", "capital_loss", "hours_per_week"]
-CATEGORICAL_FEATURES = [c for c in STR_COLUMNS if c not in SENSITIVE]
-OUTPUT_COLUMNS = [*RAW_COLUMNS, "split", "score", "prediction"]
+NUMERIC_FEATURES = list(DEMO_NUMERIC)
+CATEGORICAL_FEATURES = list(DEMO_CATEGORICAL)
 
 EXPECTED_ROWS = {"train": 32561, "test": 16281}
 LABELS = {"<=50K": 0, ">50K": 1}
