@@ -59,7 +59,8 @@ def test_every_cli_flag_is_documented():
     from scrutiny.cli import main
 
     doc = (DOCS / "guide" / "cli.md").read_text()
-    for command in (["assess"], ["audit", "run"], ["audit", "check"], ["demo"], ["attribute"]):
+    for command in (["assess"], ["audit", "run"], ["audit", "check"], ["demo"], ["attribute"],
+                    ["mitigate"]):
         help_text = CliRunner().invoke(main, [*command, "--help"]).output
         flags = {w.strip(",.:)") for w in help_text.split() if w.startswith("--") and len(w) > 3}
         flags -= {"--help"}

@@ -8,6 +8,7 @@ received and how to fix it.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -274,6 +275,160 @@ class TrainingData(_Model):
         return self
 
 
+#: the mitigators ``scrutiny mitigate`` can compare (names used in ``mitigate.candidates``)
+MITIGATORS = (
+    "reweighing",
+    "thresholds",
+    "exponentiated_gradient",
+    "grid_search",
+    "influence_reweighting",
+    "influence_removal",
+)
+#: the gaps a mitigator can target
+MITIGATION_TARGETS = (
+    "demographic_parity",
+    "equal_opportunity",
+    "equalized_odds",
+    "false_positive_rate_parity",
+    "error_rate_parity",
+)
+Target = Literal[
+    "demographic_parity",
+    "equal_opportunity",
+    "equalized_odds",
+    "false_positive_rate_parity",
+    "error_rate_parity",
+]
+#: what ``mitigate.choice.candidate`` names to keep the model as it is
+UNMITIGATED = "unmitigated"
+
+
+class MitigationCandidate(_Model):
+    """One mitigator to train and compare, with its options."""
+
+    name: NonEmpty = Field(description=f"The mitigator: one of {', '.join(MITIGATORS)}.")
+    label: str | None = Field(
+        None, description="A distinct name for this candidate in the report (default: name, "
+        "or name_constraint when a mitigator appears twice)."
+    )
+    constraint: Target | None = Field(
+        None, description="The gap this candidate narrows (default: mitigate.target when the "
+        "mitigator supports it)."
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Keyword arguments of the mitigator (grid_size, "
+        "top_k, weight, eps...)."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in MITIGATORS:
+            import difflib
+
+            close = difflib.get_close_matches(v, MITIGATORS, n=2, cutoff=0.5)
+            hint = f"Did you mean {' or '.join(map(repr, close))}? " if close else ""
+            msg = f"{v!r} is not a mitigator. {hint}Use one of {list(MITIGATORS)}"
+            raise ValueError(msg)
+        return v
+
+    @field_validator("label")
+    @classmethod
+    def _not_reserved(cls, v: str | None) -> str | None:
+        if v is not None and (not v.strip() or v.strip() == UNMITIGATED):
+            msg = f"a label must be non-empty and not {UNMITIGATED!r} (that is the model as it is)"
+            raise ValueError(msg)
+        return v
+
+
+class MitigationChoice(_Model):
+    """The team's choice among the candidates, with its reasons (the tool never chooses)."""
+
+    candidate: NonEmpty = Field(
+        description=f"The label of the chosen candidate, or {UNMITIGATED!r} to keep the model."
+    )
+    rationale: NonEmpty = Field(description="Why, in the team's words: what was traded for what.")
+    decided_by: NonEmpty
+    decided_on: date | None = None
+
+
+class Mitigate(_Model):
+    """What ``scrutiny mitigate`` trains, compares and records.
+
+    The candidates are trained on ``training`` rows (a share held out for
+    validation) and evaluated on the held-out ``data`` rows, against the
+    unmitigated model of ``data.model`` refitted on the same rows.
+    """
+
+    target: Target | None = Field(
+        None, description="The gap on the chart's axis and the default constraint of every "
+        "candidate; default: derived from the recommended criteria."
+    )
+    sensitive_features: list[NonEmpty] | None = Field(
+        None, description="Which sensitive_features columns the mitigators use (intersected); "
+        "default: all of them."
+    )
+    candidates: list[MitigationCandidate] | None = Field(
+        None, min_length=1, description="The mitigators to compare; default: a set chosen "
+        "for the target and the model."
+    )
+    validation_fraction: float = Field(
+        0.25, gt=0, lt=0.9, description="Share of the training rows held out to fit group "
+        "thresholds and to measure the gap for the influence methods."
+    )
+    random_controls: bool = Field(
+        True, description="Also train, for each influence method, the same number of random "
+        "rows re-weighted: a control that shows whether the targeting helps."
+    )
+    prior_assessment: str | None = Field(
+        None, description="The audit.json whose findings motivate the mitigation (relative "
+        "to the config); default: mitigation.prior_assessment."
+    )
+    choice: MitigationChoice | None = Field(
+        None, description="The team's choice and rationale, recorded in the decision log."
+    )
+
+    def labels(self) -> list[str]:
+        """The label of each candidate, in order (empty when the candidates are defaults)."""
+        cands = self.candidates or []
+        names = [c.name for c in cands]
+        out = []
+        for c in cands:
+            if c.label:
+                out.append(c.label.strip())
+            elif names.count(c.name) == 1:
+                out.append(c.name)
+            else:
+                out.append(f"{c.name}_{c.constraint or 'default'}")
+        return out
+
+    @model_validator(mode="after")
+    def _distinct_and_chosen(self) -> Mitigate:
+        labels = self.labels()
+        for i, label in enumerate(labels):
+            if label in labels[:i]:
+                msg = (
+                    f"candidates[{i}]: the label {label!r} is used twice. Give each candidate "
+                    "a distinct label (label: ...) or, for the same mitigator, a different "
+                    "constraint."
+                )
+                raise ValueError(msg)
+        if self.choice is not None and labels and self.choice.candidate not in (
+            *labels, UNMITIGATED
+        ):
+            import difflib
+
+            known = [*labels, UNMITIGATED]
+            close = difflib.get_close_matches(self.choice.candidate, known, n=1, cutoff=0.5)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            msg = (
+                f"choice.candidate: {self.choice.candidate!r} is not a candidate.{hint} Name "
+                f"one of {known}"
+            )
+            raise ValueError(msg)
+        return self
+
+
 class AuditConfig(_Model):
     """Everything ``scrutiny audit`` needs, plus the team's deliberation record."""
 
@@ -294,12 +449,29 @@ class AuditConfig(_Model):
     training: TrainingData | None = Field(
         None, description="Training data: adds the training examples behind the main gap."
     )
+    mitigate: Mitigate | None = Field(
+        None, description="Candidates for ``scrutiny mitigate`` and the team's choice."
+    )
 
     @model_validator(mode="after")
     def _training_needs_model(self) -> AuditConfig:
         if self.training is not None and self.data.model is None:
             msg = "training needs a model in data.model (attribution retrains it)"
             raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _mitigate_features(self) -> AuditConfig:
+        if self.mitigate is None or self.mitigate.sensitive_features is None:
+            return self
+        cols = [f.column for f in self.sensitive_features]
+        for i, c in enumerate(self.mitigate.sensitive_features):
+            if c not in cols:
+                msg = (
+                    f"mitigate.sensitive_features[{i}]: {c!r} is not one of the "
+                    f"sensitive_features columns {cols}. Name one of them."
+                )
+                raise ValueError(msg)
         return self
 
     @field_validator("sensitive_features")
@@ -322,6 +494,9 @@ def _path(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
+_FIELD_FIRST = re.compile(r"^[a-z_]+(\[\d+\])?(\.[a-z_]+(\[\d+\])?)*: ")
+
+
 def format_validation_error(exc: ValidationError, source: str) -> str:
     """One readable message per problem, each naming its field path."""
     lines = []
@@ -337,6 +512,10 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
             msg = err["msg"].removeprefix("Value error, ")
             shown = repr(got) if not isinstance(got, dict | list) else type(got).__name__
             text = f"{path}: {msg} (got {shown})."
+            if isinstance(got, dict) and _FIELD_FIRST.match(msg):
+                # a check across fields that names its own field, relative to this path
+                text = ("" if path == "(top level)" or msg.startswith(path + ".")
+                        else f"{path}.") + msg.rstrip(".") + "."
         lines.append(text)
     return f"Invalid audit config {source}: " + " ".join(lines)
 

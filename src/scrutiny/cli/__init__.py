@@ -51,6 +51,7 @@ def _register() -> None:
     from scrutiny.cli.audit import audit_group, demo_command
     from scrutiny.cli.card import card_group
     from scrutiny.cli.init import init_command
+    from scrutiny.cli.mitigate import mitigate_command
 
     main.add_command(assess_command)
     main.add_command(attribute_command)
@@ -58,6 +59,7 @@ def _register() -> None:
     main.add_command(card_group)
     main.add_command(demo_command)
     main.add_command(init_command)
+    main.add_command(mitigate_command)
 
 
 _register()
