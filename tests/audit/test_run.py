@@ -287,3 +287,24 @@ def test_bad_training_config(tmp_path, training, data, message):
                                     "--no-progress"])
     assert res.exit_code == 2, res.output
     assert message in res.output
+
+
+def test_mitigation_choice_enters_the_audit_decision_log(tmp_path):
+    _data(tmp_path)
+    choice = {"candidate": "thresholds", "rationale": "Smallest gap for a 0.2-point accuracy cost.",
+              "decided_by": "Programme lead", "decided_on": "2026-11-20"}
+    cfg = _config(mitigate={"candidates": [{"name": "reweighing"}, {"name": "thresholds"}],
+                            "choice": choice})
+    rec = build_record(parse_config(cfg), base_dir=tmp_path)
+    (entry,) = rec["deliberation"]["conflicts"]
+    assert entry["decision"] == "thresholds"
+    assert entry["options"] == ["unmitigated", "reweighing", "thresholds"]
+    assert entry["rationale"] == choice["rationale"]
+    assert entry["decided_on"] == "2026-11-20"
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["audit", str(_write(tmp_path, cfg)), "--out", str(out)])
+    assert result.exit_code in (0, 1), result.output
+    assert choice["rationale"] in (out / "report.html").read_text(encoding="utf-8")
+    # Without a choice the audit record's log stays as the team wrote it.
+    rec = build_record(parse_config(_config()), base_dir=tmp_path)
+    assert rec["deliberation"]["conflicts"] == []

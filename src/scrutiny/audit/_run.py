@@ -556,7 +556,8 @@ def _build_record(
         "gates": gates,
         "deliberation": {
             "values": [v.model_dump(mode="json") for v in config.values],
-            "conflicts": [c.model_dump(mode="json") for c in config.conflicts],
+            "conflicts": [c.model_dump(mode="json") for c in config.conflicts]
+            + _mitigation_decision(config),
             "evidence": [e.model_dump(mode="json") for e in config.evidence],
             "checklist": [c.model_dump(mode="json") for c in config.checklist],
             "signoffs": [s.model_dump(mode="json") for s in config.signoffs],
@@ -564,6 +565,24 @@ def _build_record(
         "mitigation": config.mitigation.model_dump(mode="json"),
         **({"training_attribution": training} if training is not None else {}),
     }
+
+
+def _mitigation_decision(config: AuditConfig) -> list[dict[str, Any]]:
+    """The team's mitigation choice (``mitigate.choice``) as an entry of the decision log."""
+    mit = config.mitigate
+    if mit is None or mit.choice is None:
+        return []
+    choice = mit.choice
+    options = [c.label or c.name for c in mit.candidates or []]
+    return [{
+        "values": ["Accuracy", "Smaller disparities"],
+        "description": "Which mitigation, if any, to adopt (compared by `scrutiny mitigate`).",
+        "options": ["unmitigated", *options] if options else [],
+        "decision": choice.candidate,
+        "rationale": choice.rationale,
+        "decided_by": choice.decided_by,
+        "decided_on": choice.decided_on.isoformat() if choice.decided_on else None,
+    }]
 
 
 def write_outputs(
