@@ -68,6 +68,28 @@ def test_every_cli_flag_is_documented():
         assert not missing, f"{command}: flags not in docs/guide/cli.md: {missing}"
 
 
+def test_every_hub_cli_flag_setting_and_name_is_documented():
+    from click.testing import CliRunner
+
+    import scrutiny.hub
+    from scrutiny.cli import main
+
+    doc = (DOCS / "guide" / "hub.md").read_text()
+    for command in (["serve"], ["push"]):
+        help_text = CliRunner().invoke(main, [*command, "--help"]).output
+        flags = {w.strip(",.:)") for w in help_text.split() if w.startswith("--") and len(w) > 3}
+        flags -= {"--help"}
+        missing = sorted(f for f in flags if f not in doc)
+        assert not missing, f"{command}: flags not in docs/guide/hub.md: {missing}"
+    for setting in scrutiny.hub.HubSettings.model_fields:
+        assert f"`{setting}`" in doc or setting in doc, setting
+    for variable in scrutiny.hub.ENV_VARS.values():
+        assert f"`{variable}`" in doc, variable
+    text = _all_docs()
+    for name in scrutiny.hub.__all__:
+        assert name in text, f"scrutiny.hub.{name} is not mentioned in docs/"
+
+
 def test_readme_starts_with_two_commands():
     lines = (ROOT / "README.md").read_text().splitlines()
     block = lines[lines.index("```bash") + 1: lines.index("```")]

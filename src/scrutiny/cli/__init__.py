@@ -50,6 +50,7 @@ def _register() -> None:
     from scrutiny.cli.attribute import attribute_command
     from scrutiny.cli.audit import audit_group, demo_command
     from scrutiny.cli.card import card_group
+    from scrutiny.cli.hub import push_command, serve_command
     from scrutiny.cli.init import init_command
     from scrutiny.cli.mitigate import mitigate_command
 
@@ -59,6 +60,8 @@ def _register() -> None:
     main.add_command(card_group)
     main.add_command(demo_command)
     main.add_command(init_command)
+    main.add_command(push_command)
+    main.add_command(serve_command)
     main.add_command(mitigate_command)
 
 
