@@ -1,0 +1,21 @@
+"""Discussions, card change proposals, reports, moderation actions and blocks.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-25
+"""
+
+from __future__ import annotations
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Create the community tables (filled in by the discussions/moderation work)."""
+
+
+def downgrade() -> None:
+    """Drop the community tables."""

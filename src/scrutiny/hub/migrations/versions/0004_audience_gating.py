@@ -1,0 +1,21 @@
+"""Not-for-all-audiences preferences and gated access (requests, fields, decisions).
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-25
+"""
+
+from __future__ import annotations
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Create the gating tables (filled in by the gated-access work)."""
+
+
+def downgrade() -> None:
+    """Drop the gating tables."""
