@@ -215,6 +215,7 @@ def error_response(request: Request, exc: HubError | None = None, *, status: int
 async def _hub_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HubError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = getattr(exc, "headers", None) or headers  # e.g. Retry-After on 429
     return error_response(request, exc, headers=headers)
 
 
@@ -361,6 +362,9 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
+    from scrutiny.hub._gating import install
+
+    install(app)  # the not-for-all-audiences interstitial
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

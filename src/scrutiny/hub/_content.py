@@ -63,6 +63,9 @@ def get_repo(ctx: Ctx, org: str, name: str, action: str = "repo.read") -> Reposi
     if repo is None:
         raise NotFoundError(_not_found_repo(org[:60], name[:100]), field="repo")
     require(ctx.actor, "repo.read", repo)
+    from scrutiny.hub._gating import check_interstitial
+
+    check_interstitial(ctx, repo)  # not-for-all-audiences: the warning comes before content
     if action != "repo.read":
         require(ctx.actor, action, repo)
     return repo

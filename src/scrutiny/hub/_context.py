@@ -21,7 +21,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData as StarletteForm
 
-from scrutiny.hub._db import Activity, Membership, Organisation, Repository, utcnow
+from scrutiny.hub._db import (
+    POOL_OVERFLOW,
+    POOL_SIZE,
+    Activity,
+    Membership,
+    Organisation,
+    Repository,
+    utcnow,
+)
 from scrutiny.hub._errors import AuthenticationError, PermissionDeniedError
 from scrutiny.hub._schemas import ErrorEnvelope, Ok
 from scrutiny.hub._security import (
@@ -50,6 +58,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         409: "Conflicts with the current state",
         413: "Upload or request body too large",
         422: "A value breaks a rule; the error names the field",
+        429: "Too many reports, comments or sign-in attempts; see the Retry-After header",
     }.items()
 }
 
@@ -63,6 +72,16 @@ def get_db(request: Request) -> Iterator[Session]:
     """A database session for the request."""
     with get_hub(request).sessions() as db:
         yield db
+
+
+#: The request's database session; at most as many requests hold one at once as the
+#: pool has connections. Waiting requests hold neither a worker thread nor a connection.
+#: Without the limit, a burst of more concurrent requests than worker threads (40) filled
+#: every thread with requests waiting for a connection, while the requests holding the
+#: connections waited for a thread to go on: nothing moved until SQLAlchemy's 30 s pool
+#: timeout, then those requests failed with 500 (found by ``benchmarks/bench_hub_load.py``
+#: with 100 users on PostgreSQL).
+DbDep = Annotated[Session, Depends(get_db, max_concurrency=POOL_SIZE + POOL_OVERFLOW)]
 
 
 async def form_body(request: Request) -> StarletteForm | None:
@@ -180,12 +199,15 @@ def _resolve_actor(request: Request, db: Session) -> Actor:
         rows = db.execute(select(Membership.org_id, Membership.role)
                           .where(Membership.user_id == actor.user.id)).all()
         actor.memberships = {org_id: role for org_id, role in rows}
+        from scrutiny.hub._gating import gate_states
+
+        actor.gate_states = gate_states(db, actor.user.id)
     return actor
 
 
 def get_ctx(
     request: Request,
-    db: Annotated[Session, Depends(get_db)],
+    db: DbDep,
     form: Annotated[StarletteForm | None, Depends(form_body)],
 ) -> Ctx:
     """Build the request's :class:`Ctx`; enforce CSRF on cookie-authenticated writes."""

@@ -293,6 +293,11 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+#: Connections per engine (SQLAlchemy's QueuePool defaults, stated so that the request
+#: limit in :data:`scrutiny.hub._context.DbDep` can match them): 5 kept, 10 more on demand.
+POOL_SIZE, POOL_OVERFLOW = 5, 10
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``: SQLite gets foreign keys, WAL and a busy timeout.
 
@@ -310,9 +315,15 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE,
+                         max_overflow=POOL_OVERFLOW)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Any]:
     """A session factory whose objects stay readable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+# the community tables (discussions, reports, moderation) complete the metadata
+import scrutiny.hub._community  # noqa: E402
+import scrutiny.hub._gating  # noqa: E402, F401  (content preferences, gated access)

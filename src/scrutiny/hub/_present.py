@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scrutiny.hub._community import moderation_state
 from scrutiny.hub._context import q
 from scrutiny.hub._db import (
     Activity,
@@ -57,6 +58,8 @@ def repo_summary(repo: Repository) -> RepoSummary:
         full_name=repo.full_name, org=repo.org.name, name=repo.name, kind=repo.kind,  # type: ignore[arg-type]
         private=repo.private, title=repo.title, license=repo.license, task=repo.task,
         tags=[t.tag for t in repo.tags], updated_at=repo.updated_at, url=repo_url(repo),
+        gated=getattr(repo.gate, "mode", None),  # type: ignore[attr-defined]
+        moderation=moderation_state(repo),  # type: ignore[arg-type]
     )
 
 

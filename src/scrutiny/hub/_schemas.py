@@ -146,6 +146,8 @@ class RepoSummary(_Out):
     tags: list[str]
     updated_at: dt.datetime
     url: str
+    moderation: Literal["normal", "reduced", "disabled"] = "normal"
+    gated: Literal["automatic", "manual"] | None = None
 
 
 class MemberOut(_Out):

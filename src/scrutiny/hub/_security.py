@@ -98,6 +98,7 @@ class Actor:
     session_id: int | None = None
     csrf_binding: str = ""
     memberships: dict[int, str] = field(default_factory=dict)
+    gate_states: dict[int, str] = field(default_factory=dict)  # repo id -> access request state
 
     @property
     def signed_in(self) -> bool:

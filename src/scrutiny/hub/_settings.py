@@ -34,6 +34,9 @@ ENV_VARS: Mapping[str, str] = {
     "session_days": "SCRUTINY_HUB_SESSION_DAYS",
     "allow_signup": "SCRUTINY_HUB_ALLOW_SIGNUP",
     "site_name": "SCRUTINY_HUB_SITE_NAME",
+    "reports_per_hour": "SCRUTINY_HUB_REPORTS_PER_HOUR",
+    "comments_per_minute": "SCRUTINY_HUB_COMMENTS_PER_MINUTE",
+    "signins_per_minute": "SCRUTINY_HUB_SIGNINS_PER_MINUTE",
 }
 
 
@@ -70,6 +73,12 @@ class HubSettings(BaseModel):
         Shown in page titles and the header.
     auto_migrate : bool, default=True
         Upgrade the database schema when the app is created.
+    reports_per_hour : int, default=10
+        Reports one user may send per hour (sliding window); more are answered with 429.
+    comments_per_minute : int, default=10
+        Comments and new discussions one user may post per minute.
+    signins_per_minute : int, default=10
+        Sign-in attempts per minute from one client address.
     argon2_time_cost, argon2_memory_cost, argon2_parallelism : int
         Password-hashing cost (argon2id; the defaults are argon2-cffi's).
         Lower them only in tests.
@@ -87,6 +96,9 @@ class HubSettings(BaseModel):
     allow_signup: bool = True
     site_name: str = Field("scrutiny hub", min_length=1, max_length=80)
     auto_migrate: bool = True
+    reports_per_hour: int = Field(10, ge=1)
+    comments_per_minute: int = Field(10, ge=1)
+    signins_per_minute: int = Field(10, ge=1)
     argon2_time_cost: int = Field(3, ge=1)
     argon2_memory_cost: int = Field(65536, ge=8)
     argon2_parallelism: int = Field(4, ge=1)

@@ -8,7 +8,10 @@ from scrutiny.hub.routes import (
     accounts,
     audits,
     deliberation,
+    discussions,
     files,
+    gating,
+    moderation,
     orgs,
     repos,
     search,
@@ -17,7 +20,8 @@ from scrutiny.hub.routes import (
 
 #: Routers in registration order (fixed paths before parametrised ones).
 ROUTERS = [search.router, accounts.router, tokens.router, orgs.router, repos.router, files.router,
-           audits.router, deliberation.router]
+           audits.router, deliberation.router, gating.router, discussions.router,
+           moderation.router]
 
 
 

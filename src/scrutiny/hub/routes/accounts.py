@@ -19,7 +19,7 @@ from scrutiny.hub._errors import (
     PermissionDeniedError,
     ValidationFailedError,
 )
-from scrutiny.hub._permissions import visible_repos
+from scrutiny.hub._permissions import can, visible_repos
 from scrutiny.hub._present import activity_out, me, org_ref, user_ref
 from scrutiny.hub._schemas import AccountData, FormData, MemberOrg, TokenOut, UserData
 from scrutiny.hub._security import (
@@ -108,6 +108,10 @@ def signin_page(ctx: CtxDep) -> FormData:
 @router.post("/signin", include_in_schema=False)
 def signin(ctx: CtxDep) -> Response:
     """Check the password and start a new session (any session the browser had is dropped)."""
+    from scrutiny.hub._ratelimit import check_rate
+
+    client = ctx.request.client
+    check_rate(ctx.hub, "signin", client.host if client else "unknown")
     username = ctx.field("username")
     password = _password(ctx.field("password"))
     user = None
@@ -169,6 +173,7 @@ def user_page(username: str, ctx: CtxDep) -> UserData:
         select(Activity, Repository).join(Repository, Activity.repo_id == Repository.id)
         .where(Activity.user_id == user.id, visible_repos(ctx.actor))
         .order_by(Activity.created_at.desc(), Activity.id.desc()).limit(200)).all()
+    rows = [(a, r) for a, r in rows if can(ctx.actor, "repo.read_gated", r)]  # gated: hidden
     counts: dict[str, int] = {}
     for act, _ in rows:
         counts[act.action] = counts.get(act.action, 0) + 1

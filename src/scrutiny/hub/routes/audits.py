@@ -68,7 +68,7 @@ def _audit(ctx: Ctx, repo: Repository, number: int) -> Audit:
       name="audits", tags=["audits"], title=lambda d: f"Audits of {d.repo.full_name}")
 def audits_page(org: str, name: str, ctx: CtxDep) -> AuditsData:
     """The audits attached to a repository, newest first."""
-    repo = get_repo(ctx, org, name)
+    repo = get_repo(ctx, org, name, "repo.read_gated")
     rows = ctx.db.scalars(select(Audit).where(Audit.repo_id == repo.id)
                           .order_by(Audit.number.desc()).limit(500)).all()
     return AuditsData(repo=repo_summary(repo), audits=[audit_summary(repo, a) for a in rows])
@@ -78,7 +78,7 @@ def audits_page(org: str, name: str, ctx: CtxDep) -> AuditsData:
       name="audit", tags=["audits"], title=lambda d: d.audit.title)
 def audit_page(org: str, name: str, number: int, ctx: CtxDep) -> AuditData:
     """One audit: context, primary criteria, largest gaps, gates and guardrails."""
-    repo = get_repo(ctx, org, name)
+    repo = get_repo(ctx, org, name, "repo.read_gated")
     audit = _audit(ctx, repo, number)
     return AuditData(
         repo=repo_summary(repo), audit=audit_summary(repo, audit), detail=detail(audit.record),
@@ -90,7 +90,7 @@ def audit_page(org: str, name: str, number: int, ctx: CtxDep) -> AuditData:
             name="report")
 def report(org: str, name: str, number: int, ctx: CtxDep) -> Response:
     """The audit's report.html, shown under a sandboxing Content-Security-Policy."""
-    repo = get_repo(ctx, org, name)
+    repo = get_repo(ctx, org, name, "repo.read_gated")
     audit = _audit(ctx, repo, number)
     if audit.report_sha256 is None:
         msg = f"Audit #{number} was pushed without report.html."
@@ -121,7 +121,7 @@ def _attribution(a: Attribution) -> AttributionOut:
       title=lambda d: f"Attribution results of {d.repo.full_name}")
 def attributions_page(org: str, name: str, ctx: CtxDep) -> AttributionsData:
     """Training-data attribution results: which training rows drive predictions or gaps."""
-    repo = get_repo(ctx, org, name)
+    repo = get_repo(ctx, org, name, "repo.read_gated")
     rows = ctx.db.execute(select(Attribution, Audit.number)
                           .outerjoin(Audit, Attribution.audit_id == Audit.id)
                           .where(Attribution.repo_id == repo.id)

@@ -81,7 +81,7 @@ def _item(ctx: Ctx, repo: Repository, kind: ItemKind, item_id: int) -> Deliberat
       title=lambda d: f"Deliberation record of {d.repo.full_name}")
 def deliberation_page(org: str, name: str, ctx: CtxDep) -> DeliberationData:
     """Values, conflicts and decisions, evidence, checklist and sign-offs."""
-    repo = get_repo(ctx, org, name)
+    repo = get_repo(ctx, org, name, "repo.read_gated")
     numbers = _audit_numbers(ctx, repo)
     rows = ctx.db.scalars(select(DeliberationItem).where(DeliberationItem.repo_id == repo.id)
                           .order_by(DeliberationItem.id)).all()
@@ -95,7 +95,7 @@ def deliberation_page(org: str, name: str, ctx: CtxDep) -> DeliberationData:
 
 
 def _item_page(org: str, name: str, kind: ItemKind, item_id: int, ctx: Ctx) -> ItemData:
-    repo = get_repo(ctx, org, name)
+    repo = get_repo(ctx, org, name, "repo.read_gated")
     item = _item(ctx, repo, kind, item_id)
     numbers = _audit_numbers(ctx, repo)
     history = ctx.db.scalars(select(Activity).where(
@@ -278,7 +278,7 @@ def _category(action: str) -> str:
       title=lambda d: f"Activity on {d.repo.full_name}")
 def activity_page(org: str, name: str, ctx: CtxDep) -> ActivityData:
     """Who did what, when, and who did the responsible-AI work."""
-    repo = get_repo(ctx, org, name)
+    repo = get_repo(ctx, org, name, "repo.read_gated")
     rows = ctx.db.scalars(select(Activity).where(Activity.repo_id == repo.id)
                           .order_by(Activity.created_at.desc(), Activity.id.desc())
                           .limit(5000)).all()

@@ -78,7 +78,7 @@ def _result(ctx: Ctx, repo: Repository, created: bool, stored: dict[str, dict[st
       name="files", tags=["files"], title=lambda d: f"Files of {d.repo.full_name}")
 def files_page(org: str, name: str, ctx: CtxDep, rev: Rev = None) -> FilesData:
     """The files of the newest revision (or of ``?rev=N``)."""
-    repo = get_repo(ctx, org, name)
+    repo = get_repo(ctx, org, name, "repo.read_gated")
     revision = revision_at(ctx, repo, rev) if rev is not None else latest_revision(ctx, repo)
     return FilesData(repo=repo_summary(repo), revision=revision.number if revision else None,
                      files=files_out(repo, revision, pinned=rev is not None),
@@ -154,7 +154,7 @@ def _file(ctx: Ctx, repo: Repository, fname: str, rev: int | None) -> tuple[Any,
 @router.get("/repos/{org}/{name}/files/{fname}", include_in_schema=False, name="download")
 def download(org: str, name: str, fname: str, ctx: CtxDep, rev: Rev = None) -> Response:
     """Download a file (always as an attachment, never rendered)."""
-    repo = get_repo(ctx, org, name)
+    repo = get_repo(ctx, org, name, "repo.read_gated")
     _, meta = _file(ctx, repo, fname, rev)
     ctype = str(meta.get("content_type") or "application/octet-stream")
     if ctype.split(";", maxsplit=1)[0].strip().lower() in UNSAFE_TYPES:
@@ -177,7 +177,7 @@ def download(org: str, name: str, fname: str, ctx: CtxDep, rev: Rev = None) -> R
 def file_meta(org: str, name: str, fname: str, ctx: CtxDep, rev: Rev = None
               ) -> dict[str, Any]:
     """A file's metadata; the bytes are at the same path without ``/api``."""
-    repo = get_repo(ctx, org, name)
+    repo = get_repo(ctx, org, name, "repo.read_gated")
     revision, _ = _file(ctx, repo, fname, rev)
     out = next(f for f in files_out(repo, revision, pinned=rev is not None) if f.name == fname)
     return {"ok": True, "data": FileData(repo=repo_summary(repo), revision=revision.number,

@@ -31,7 +31,7 @@ from scrutiny.hub._db import (
 )
 from scrutiny.hub._errors import ValidationFailedError
 from scrutiny.hub._markdown import render_card
-from scrutiny.hub._permissions import allowed_actions, require
+from scrutiny.hub._permissions import allowed_actions, can, require
 from scrutiny.hub._present import (
     audit_summary,
     files_out,
@@ -170,6 +170,11 @@ def repo_page(org: str, name: str, ctx: CtxDep) -> RepoData:
     """A repository: its card (sanitised), metadata, files and newest audit."""
     repo = get_repo(ctx, org, name)
     rev = latest_revision(ctx, repo)
+    if not can(ctx.actor, "repo.read_gated", repo):  # gated: the card only, as on the Hub
+        return RepoData(repo=repo_summary(repo), card=card_out(rev.card if rev else "",
+                                                               repo.kind),
+                        revision=None, files=[], latest_audit=None, counts={},
+                        allowed=allowed_actions(ctx.actor, repo))
     audit = ctx.db.scalar(select(Audit).where(Audit.repo_id == repo.id)
                           .order_by(Audit.number.desc()).limit(1))
     return RepoData(
@@ -288,7 +293,7 @@ def repo_delete(org: str, name: str, ctx: CtxDep) -> Deleted:
       name="revisions", tags=["repos"], title=lambda d: f"History of {d.repo.full_name}")
 def revisions_page(org: str, name: str, ctx: CtxDep) -> RevisionsData:
     """Every revision, newest first."""
-    repo = get_repo(ctx, org, name)
+    repo = get_repo(ctx, org, name, "repo.read_gated")
     revs = ctx.db.scalars(select(Revision).where(Revision.repo_id == repo.id)
                           .order_by(Revision.number.desc()).limit(1000)).all()
     return RevisionsData(repo=repo_summary(repo),
@@ -300,7 +305,7 @@ def revisions_page(org: str, name: str, ctx: CtxDep) -> RevisionsData:
       title=lambda d: f"{d.repo.full_name} at revision {d.revision.number}")
 def revision_page(org: str, name: str, number: int, ctx: CtxDep) -> RevisionData:
     """The card and files as they were at one revision."""
-    repo = get_repo(ctx, org, name)
+    repo = get_repo(ctx, org, name, "repo.read_gated")
     rev = revision_at(ctx, repo, number if 0 < number < 2**31 else -1)
     return RevisionData(repo=repo_summary(repo), revision=revision_summary(rev),  # type: ignore[arg-type]
                         card=card_out(rev.card, repo.kind),
@@ -327,7 +332,7 @@ def _text_of(ctx: Ctx, meta: dict[str, Any] | None) -> list[str] | None:
       tags=["repos"], title=lambda d: f"{d.repo.full_name}: revision {d.base} → {d.head}")
 def diff_page(org: str, name: str, ctx: CtxDep, base: Rev = None, head: Rev = None) -> DiffData:
     """What changed between two revisions (default: the newest and the one before)."""
-    repo = get_repo(ctx, org, name)
+    repo = get_repo(ctx, org, name, "repo.read_gated")
     new = revision_at(ctx, repo, head)
     old = revision_at(ctx, repo, base if base is not None else max(new.number - 1, 1))
     card = _lines(difflib.unified_diff(

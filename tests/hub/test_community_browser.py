@@ -1,0 +1,130 @@
+"""Reports and moderation in a real browser: headless Chromium (Debian's package) driven by
+Playwright against the hub served by uvicorn.
+
+A user reports a repository and lands on the public discussion it opened; a
+moderator applies a graduated response with its reason; the owner signs in
+and reads it in the moderation log. Where Playwright or Chromium is missing
+the test is skipped with the reason, except in CI (``CI=true``), where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path(os.environ.get("SCRUTINY_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _require_tools() -> None:
+    missing = []
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("the playwright Python package is not installed")
+    if not CHROMIUM.is_file():
+        missing.append(f"Chromium is not at {CHROMIUM} (Debian package 'chromium')")
+    if not missing:
+        return
+    msg = ("browser test tooling missing: " + "; ".join(missing)
+           + " (run scripts/setup-browser-tests.sh)")
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live(app: Any, world: Any) -> Iterator[str]:
+    """The test's hub (with the standard world) served by uvicorn on 127.0.0.1."""
+    import uvicorn
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _sign_in(browser: Any, url: str, username: str, password: str) -> Any:
+    page = browser.new_context().new_page()
+    page.goto(f"{url}/signin")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form[action='/signin'] button[type=submit]")
+    page.wait_for_url(f"{url}/account")
+    return page
+
+
+def test_report_then_moderate_then_the_owner_reads_the_log(live, world):
+    _require_tools()
+    from playwright.sync_api import sync_playwright
+
+    password = world.hub.PASSWORD
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            # a signed-in user reports the repository and sees the public discussion
+            page = _sign_in(browser, live, "outsider", password)
+            page.goto(f"{live}/repos/{world.public}/discussions")
+            page.click("text=Report this repository")
+            assert page.locator("a[href='/code-of-conduct']").count() >= 1
+            page.select_option("#reason", "ethical")
+            page.fill("#description", "It ranks applicants by postcode <b>unfairly</b>.")
+            page.click("#report-form button[type=submit]")
+            page.wait_for_url(f"{live}/repos/{world.public}/discussions/1")
+            assert page.locator("h2").first.inner_text() == "#1 Report: Ethical issue"
+            assert "ranks applicants by postcode" in page.inner_text(".comments")
+            assert page.locator(".comments b").inner_text() == "unfairly"  # sanitised HTML
+
+            # anyone sees it, signed in or not
+            anon = browser.new_context().new_page()
+            anon.goto(f"{live}/repos/{world.public}/discussions")
+            assert "Report: Ethical issue" in anon.inner_text("main")
+
+            # a moderator applies a graduated response with its reason
+            mod = _sign_in(browser, live, "moderator", password)
+            mod.goto(f"{live}/moderation")
+            assert "Ethical issue" in mod.inner_text("main")
+            mod.goto(f"{live}/repos/{world.public}/moderation")
+            mod.select_option("#mod-action", "reduce")
+            mod.fill("#mod-reason", "High-risk scoring; reduced while the owners respond.")
+            mod.select_option("#mod-report", "1")
+            mod.click("#moderation-form button[type=submit]")
+            mod.wait_for_url(f"{live}/repos/{world.public}/moderation")
+            assert "reduced" in mod.inner_text("#moderation-state")
+
+            # the owner reads the log, with the reason
+            owner = _sign_in(browser, live, world.users["owner"], password)
+            owner.goto(f"{live}/repos/{world.public}")
+            assert "reduced this repository's visibility" in owner.inner_text("main")
+            owner.click("nav.tabs >> text=Moderation")
+            log = owner.inner_text("#moderation-log")
+            assert "reduce" in log and "High-risk scoring" in log and "Moderator" in log
+            assert owner.locator("#appeal-text").count() == 1
+        finally:
+            browser.close()
