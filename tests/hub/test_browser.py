@@ -19,69 +19,31 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from tests.hub._live import CHROMIUM, CHROMIUM_ARGS, require_browser_tools, serve
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path(os.environ.get("SCRUTINY_CHROMIUM", "/usr/bin/chromium"))
 AXE = Path(
     os.environ.get("SCRUTINY_AXE_PATH")
     or ROOT / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
 )
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SETUP = "run scripts/setup-browser-tests.sh"
 PASSWORD = "correct horse battery staple"
 REPO = "acme/income-model"
 
 
-def _missing() -> list[str]:
-    out = []
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        out.append("the playwright Python package is not installed")
-    if not CHROMIUM.is_file():
-        out.append(f"Chromium is not at {CHROMIUM} (Debian package 'chromium')")
-    if not AXE.is_file():
-        out.append(f"axe-core is not at {AXE} (set SCRUTINY_AXE_PATH or npm install axe-core)")
-    return out
-
-
 def _require_tools() -> None:
-    """Skip with the reason, or fail in CI, when the browser tooling is missing."""
-    missing = _missing()
-    if not missing:
-        return
-    msg = "browser test tooling missing: " + "; ".join(missing) + f" ({SETUP})"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(msg)
-    pytest.skip(msg)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    require_browser_tools(
+        (AXE, f"axe-core is not at {AXE} (set SCRUTINY_AXE_PATH or npm install axe-core)"))
 
 
 @pytest.fixture
@@ -94,22 +56,8 @@ def settings(settings):
 @pytest.fixture
 def live_url(app) -> Iterator[str]:
     """The test's hub served by uvicorn on 127.0.0.1 (a real HTTP server, in a thread)."""
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve(app) as url:
+        yield url
 
 
 class Recorder:

@@ -9,65 +9,19 @@ the test is skipped with the reason, except in CI (``CI=true``), where it fails.
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.hub._live import CHROMIUM, CHROMIUM_ARGS, require_browser_tools, serve
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM = Path(os.environ.get("SCRUTINY_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def _require_tools() -> None:
-    missing = []
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("the playwright Python package is not installed")
-    if not CHROMIUM.is_file():
-        missing.append(f"Chromium is not at {CHROMIUM} (Debian package 'chromium')")
-    if not missing:
-        return
-    msg = ("browser test tooling missing: " + "; ".join(missing)
-           + " (run scripts/setup-browser-tests.sh)")
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(msg)
-    pytest.skip(msg)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @pytest.fixture
 def live(app: Any, world: Any) -> Iterator[str]:
     """The test's hub (with the standard world) served by uvicorn on 127.0.0.1."""
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve(app) as url:
+        yield url
 
 
 def _sign_in(browser: Any, url: str, username: str, password: str) -> Any:
@@ -81,7 +35,7 @@ def _sign_in(browser: Any, url: str, username: str, password: str) -> Any:
 
 
 def test_report_then_moderate_then_the_owner_reads_the_log(live, world):
-    _require_tools()
+    require_browser_tools()
     from playwright.sync_api import sync_playwright
 
     password = world.hub.PASSWORD

@@ -11,55 +11,23 @@ the reason, except in CI (``CI=true``), where they fail.
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.hub._live import CHROMIUM, CHROMIUM_ARGS, require_browser_tools, serve
 from tests.hub.conftest import PASSWORD
 from tests.hub.test_gating import GATED_CARD, GATED_SECRETS
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path(os.environ.get("SCRUTINY_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 NFAA_CARD = "---\ntags: [not_for_all_audiences]\n---\n# Sensitive model\n\nNFAA-VISIBLE-BODY\n"
-
-
-def _require_tools() -> None:
-    missing = []
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("the playwright Python package is not installed")
-    if not CHROMIUM.is_file():
-        missing.append(f"Chromium is not at {CHROMIUM} (Debian package 'chromium')")
-    if not missing:
-        return
-    msg = ("browser test tooling missing: " + "; ".join(missing)
-           + " (run scripts/setup-browser-tests.sh)")
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(msg)
-    pytest.skip(msg)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def live(app: Any, hub: Any) -> Iterator[str]:
     """The test's hub under uvicorn, with acme (ada owns it), two outsiders and the repos."""
-    _require_tools()
-    import uvicorn
+    require_browser_tools()
 
     hub.user("ada")
     hub.user("olga")
@@ -73,20 +41,8 @@ def live(app: Any, hub: Any) -> Iterator[str]:
     assert api.post("/api/repos/acme/gated/files", files=[
         ("files", ("secret.txt", GATED_SECRETS["bytes"].encode()))]).status_code == 201
     assert api.put("/api/repos/acme/gated/gating", json={"mode": "manual"}).status_code == 200
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture

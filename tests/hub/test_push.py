@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,14 +10,9 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
+from tests.hub._live import free_port, serve
 
 from scrutiny.cli import main
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -41,26 +33,12 @@ def settings(settings):
 @pytest.fixture
 def live(app, hub) -> Iterator[LiveHub]:
     """The test's hub served by uvicorn on 127.0.0.1 (a real HTTP server, in a thread)."""
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
     hub.user("ada", display_name="Ada Lovelace")
     hub.user("vic")
     hub.user("olga")
     hub.org("acme", members={"ada": "maintainer", "vic": "viewer"})
-    try:
-        yield LiveHub(f"http://127.0.0.1:{port}", hub)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve(app) as url:
+        yield LiveHub(url, hub)
 
 
 def _push(live: LiveHub, directory: Any, *args: str, token: str | None = None,
@@ -155,7 +133,7 @@ def test_push_errors_are_one_line_with_a_fix(live, demo_dir, tmp_path):
 
 
 def test_push_to_an_unreachable_hub(demo_dir):
-    port = _free_port()
+    port = free_port()
     res = CliRunner().invoke(main, ["push", str(demo_dir), "--repo", "acme/x", "--hub",
                                     f"http://127.0.0.1:{port}", "--token", "t"])
     assert res.exit_code == 2
