@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
-import shutil
-import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -598,34 +595,16 @@ def write_outputs(
     """
     import json
 
+    from scrutiny._utils.io import write_folder_atomically
     from scrutiny.report import render_html, render_markdown
 
-    out_dir = Path(out_dir)
-    parent = out_dir.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; results are ordinary folders
-    try:
-        for name, src in (extra_files or {}).items():
-            shutil.copyfile(src, tmp / name)
-        (tmp / "audit.json").write_text(
-            json.dumps(record, indent=2, allow_nan=False, default=str) + "\n", encoding="utf-8"
-        )
-        (tmp / "audit.md").write_text(render_markdown(record), encoding="utf-8")
-        (tmp / "report.html").write_text(render_html(record), encoding="utf-8")
-        (tmp / "audit.yaml").write_text(dump_config(config), encoding="utf-8")
-        old = None
-        if out_dir.exists():
-            old = parent / f".{out_dir.name}.old-{dt.datetime.now().timestamp():.0f}"
-            out_dir.rename(old)
-        tmp.rename(out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    texts = {
+        "audit.json": json.dumps(record, indent=2, allow_nan=False, default=str) + "\n",
+        "audit.md": render_markdown(record),
+        "report.html": render_html(record),
+        "audit.yaml": dump_config(config),
+    }
+    out_dir = write_folder_atomically(out_dir, texts, extra_files)
     names = ["report.html", "audit.json", "audit.md", "audit.yaml", *(extra_files or {})]
     return [out_dir / n for n in names]
 

@@ -12,9 +12,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -375,26 +372,9 @@ def write_mitigation_outputs(record: dict[str, Any], config: AuditConfig,
         "mitigation.html": render_mitigation_html(record),
         "audit.yaml": dump_config(config),
     }
-    out_dir = Path(out_dir)
-    parent = out_dir.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)
-    try:
-        for name, text in texts.items():
-            (tmp / name).write_text(text, encoding="utf-8")
-        old = None
-        if out_dir.exists():
-            old = parent / f".{out_dir.name}.old-{dt.datetime.now().timestamp():.0f}"
-            out_dir.rename(old)
-        tmp.rename(out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    from scrutiny._utils.io import write_folder_atomically
+
+    out_dir = write_folder_atomically(out_dir, texts)
     return [out_dir / n for n in FILES]
 
 
