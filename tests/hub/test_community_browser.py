@@ -34,11 +34,17 @@ def _sign_in(browser: Any, url: str, username: str, password: str) -> Any:
     return page
 
 
+FILE_BYTES = "GATED-NOTES-7f3a"
+
+
 def test_report_then_moderate_then_the_owner_reads_the_log(live, world):
     require_browser_tools()
     from playwright.sync_api import sync_playwright
 
     password = world.hub.PASSWORD
+    upload = world.api("owner").post(f"/api/repos/{world.public}/files",
+                                     files=[("files", ("notes.txt", FILE_BYTES.encode()))])
+    assert upload.status_code == 201, upload.text
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -71,6 +77,11 @@ def test_report_then_moderate_then_the_owner_reads_the_log(live, world):
             mod.click("#moderation-form button[type=submit]")
             mod.wait_for_url(f"{live}/repos/{world.public}/moderation")
             assert "reduced" in mod.inner_text("#moderation-state")
+            # ...and a second step up the ladder: gate it
+            mod.select_option("#mod-action", "gate")
+            mod.fill("#mod-reason", "Access only on request while the complaint is reviewed.")
+            mod.click("#moderation-form button[type=submit]")
+            mod.wait_for_url(f"{live}/repos/{world.public}/moderation")
 
             # the owner reads the log, with the reason
             owner = _sign_in(browser, live, world.users["owner"], password)
@@ -79,6 +90,11 @@ def test_report_then_moderate_then_the_owner_reads_the_log(live, world):
             owner.click("nav.tabs >> text=Moderation")
             log = owner.inner_text("#moderation-log")
             assert "reduce" in log and "High-risk scoring" in log and "Moderator" in log
+            assert "Gate access" in log and "while the complaint is reviewed" in log
+            # the gate is real: the outsider no longer gets the file, and is asked to request access
+            download = page.request.get(f"{live}/repos/{world.public}/files/notes.txt")
+            assert download.status == 403 and FILE_BYTES not in download.text()
+            assert "/access" in download.text()
             assert owner.locator("#appeal-text").count() == 1
         finally:
             browser.close()
