@@ -80,7 +80,7 @@ def test_attribute_label_issues_mode(files, tmp_path):
     assert res.exit_code == 0, res.output
     assert "[label_issue]" in res.output
     doc = json.loads(out.read_text())
-    assert doc["method"] == "label_issues:self_influence"
+    assert doc["method"] == "label_issues:loo_loss"
     assert len(doc["extras"]["side_by_side"]) == 5
 
 

@@ -9,7 +9,6 @@ trained at once as one batched tensor program, full-batch Adam.
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
 
@@ -18,6 +17,19 @@ import pytest
 
 from scrutiny.attribution import attribute
 from scrutiny.attribution.evaluation import lds
+
+from ._digits import (
+    EPOCHS,
+    LR,
+    N_QUERY,
+    N_TRAIN,
+    SIZES,
+    as_module,
+    batched_forward,
+    digits_split,
+    margins,
+    train_batch,
+)
 
 try:
     import torch
@@ -47,77 +59,7 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-SIZES = (64, 32, 10)
-N_TRAIN, N_QUERY, N_SUBSETS, ENSEMBLE = 500, 100, 100, 10
-EPOCHS, LR, WEIGHT_DECAY = 200, 0.05, 1e-3
-
-
-def digits_split():
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    x = (x / 16.0).astype(np.float32)
-    order = np.random.default_rng(0).permutation(len(x))
-    train, query = order[:N_TRAIN], order[N_TRAIN:N_TRAIN + N_QUERY]
-    return x[train], y[train], x[query], y[query]
-
-
-def train_batch(x, y, masks, *, seed, checkpoint_every=0):
-    """Train one MLP per row of ``masks`` (on the rows it marks) at once; stacked weights."""
-    n_models = masks.shape[0]
-    gen = torch.Generator().manual_seed(seed)
-    params = []
-    for fan_in, fan_out in itertools.pairwise(SIZES):
-        bound = 1.0 / np.sqrt(fan_in)
-        params.append((torch.rand(n_models, fan_in, fan_out, generator=gen) * 2 - 1) * bound)
-        params.append((torch.rand(n_models, 1, fan_out, generator=gen) * 2 - 1) * bound)
-    params = [p.requires_grad_() for p in params]
-    opt = torch.optim.Adam(params, lr=LR)
-    xt, yt = torch.as_tensor(x), torch.as_tensor(y)
-    weight = torch.as_tensor(masks, dtype=torch.float32)
-    weight = weight / weight.sum(1, keepdim=True)
-    checkpoints = []
-    for epoch in range(EPOCHS):
-        opt.zero_grad()
-        logits = batched_forward(params, xt)
-        ce = torch.nn.functional.cross_entropy(
-            logits.reshape(-1, SIZES[-1]), yt.repeat(n_models), reduction="none"
-        ).reshape(n_models, -1)
-        l2 = sum((w ** 2).sum() for w in params[0::2])
-        ((ce * weight).sum() + 0.5 * WEIGHT_DECAY * l2).backward()
-        opt.step()
-        if checkpoint_every and (epoch + 1) % checkpoint_every == 0:
-            checkpoints.append([p.detach().clone() for p in params])
-    return [p.detach() for p in params], checkpoints
-
-
-def batched_forward(params, x):
-    h = x
-    for layer in range(len(params) // 2):
-        h = torch.matmul(h, params[2 * layer]) + params[2 * layer + 1]
-        if layer < len(params) // 2 - 1:
-            h = torch.tanh(h)
-    return h
-
-
-def margins(params, x, y):
-    """Log-odds of the true class for every model (rows) and query (columns)."""
-    with torch.no_grad():
-        logits = batched_forward(params, torch.as_tensor(x))
-        mask = torch.nn.functional.one_hot(torch.as_tensor(y), SIZES[-1]).bool()
-        true = (logits * mask).sum(-1)
-        return (true - logits.masked_fill(mask, float("-inf")).logsumexp(-1)).numpy()
-
-
-def as_module(params, b):
-    layers = []
-    for i in range(len(params) // 2):
-        lin = torch.nn.Linear(SIZES[i], SIZES[i + 1])
-        with torch.no_grad():
-            lin.weight.copy_(params[2 * i][b].T)
-            lin.bias.copy_(params[2 * i + 1][b, 0])
-        layers += [lin, torch.nn.Tanh()]
-    return torch.nn.Sequential(*layers[:-1])
+N_SUBSETS, ENSEMBLE = 100, 10
 
 
 def test_lds_digits_mlp(capsys):
@@ -155,6 +97,9 @@ def test_lds_digits_mlp(capsys):
               f"ensemble test accuracy {accuracy:.3f}):")
         for name, (value, seconds) in measured.items():
             print(f"  {name:<28} LDS = {value:.3f}   ({seconds:.1f} s)")
-    assert measured[f"trak (ensemble of {ENSEMBLE})"][0] >= 0.3
+    # measured with the default damping 0.3 (benchmarks/bench_attribution_trak_damping.py):
+    # ensemble 0.716, 1 model 0.633 (0.599 and 0.524 with the earlier 0.1 * trace / proj_dim)
+    assert measured[f"trak (ensemble of {ENSEMBLE})"][0] >= 0.65
+    assert measured["trak (1 model)"][0] >= 0.55
     # the ensemble is what makes TRAK work
     assert measured[f"trak (ensemble of {ENSEMBLE})"][0] > measured["trak (1 model)"][0]

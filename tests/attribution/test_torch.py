@@ -290,7 +290,7 @@ def test_trak_matches_formula(toy, projector, proj_dim):
         proj = GaussianProjector(75, proj_dim, seed=0).matrix(0).double().numpy()
         phi, phi_q = phi @ proj, phi_q @ proj
     xtx = phi.T @ phi
-    lam = 0.5 * np.trace(xtx) / xtx.shape[0]
+    lam = 0.5 * np.trace(xtx) / min(len(x), xtx.shape[0])  # mean non-zero eigenvalue
     with torch.no_grad():
         p = torch.softmax(model(torch.as_tensor(x)), -1).numpy()[np.arange(len(y)), y]
     expected = phi_q @ np.linalg.solve(xtx + lam * np.eye(len(xtx)), phi.T) * (1 - p)
@@ -628,3 +628,59 @@ def test_regression_with_mse_and_tensor_inputs():
     assert res.scores.shape == (5, 30)
     # self-influence of a training point on itself is positive (it helped itself)
     assert np.all(np.diagonal(res.scores[:, :5]) > 0)
+
+
+# ---------------------------------------------------------------------------
+# self-influence (label issues): the diagonal, without the n x n matrix
+
+
+@requires_torch
+@pytest.mark.parametrize(("kind", "opts"), [
+    ("trak", {"proj_dim": 2048}),                          # dual (n x n) form: 60 rows < 75
+    ("trak", {"proj_dim": 16}),                            # primal (k x k) form
+    ("grad_dot", {}),                                      # exact linear-layer factors
+    ("grad_dot", {"factored": False, "projector": "gaussian", "proj_dim": 32}),
+    ("tracin", {"learning_rates": [0.3, 0.1]}),
+])
+def test_self_influence_is_the_diagonal_of_the_score_matrix(toy, kind, opts):
+    from scrutiny.attribution.torch._pipeline import self_influence
+
+    model, x, y, _, _ = toy
+    if kind == "tracin":
+        opts = {**opts, "checkpoints": _fit(_mlp(), x, y, steps=30, checkpoints=True)[:2]}
+        model = _mlp()
+    models = [model, _fit(_mlp(seed=1), x, y)] if kind == "trak" else model
+    full = attribute(models, x, y, x, y, method=kind, materialize=True, **opts)
+    res = self_influence(kind, models, x, y, **opts)
+    assert res.scores.shape == (1, len(x))
+    np.testing.assert_allclose(res.scores[0], np.diagonal(full.scores), rtol=1e-4, atol=1e-6)
+    assert res.extras["proba"].shape == (len(x), 3)
+    np.testing.assert_allclose(res.extras["proba"].sum(1), 1.0, rtol=1e-6)
+
+
+@requires_torch
+@pytest.mark.parametrize("factored", [False, None])
+def test_queries_ride_along_with_the_training_rows(toy, monkeypatch, factored):
+    """One gradient pass per model when training rows and queries fit one batch."""
+    from scrutiny.attribution.torch import _gradients
+
+    model, x, y, xq, yq = toy
+    name = "per_sample" if factored is False else "factors"
+    cls = _gradients.PerSampleGradients if factored is False else _gradients.LinearFactors
+    real = getattr(cls, name)
+    calls = []
+
+    def counting(self, member, xb, yb):
+        calls.append(xb.shape[0])
+        return real(self, member, xb, yb)
+
+    monkeypatch.setattr(cls, name, counting)
+    models = [model, _fit(_mlp(seed=1), x, y)]
+    res = attribute(models, x, y, xq, yq, method="grad_dot", materialize=True,
+                    factored=factored)
+    # (the factored form is first checked against autograd on 3 rows, once per module)
+    assert [c for c in calls if c != 3] == [len(x) + len(xq)] * 2
+    monkeypatch.undo()
+    one_by_one = attribute(models, x, y, xq, yq, method="grad_dot", materialize=True,
+                           factored=factored, batch_size=7)  # no packing: 60 rows = 9 chunks
+    np.testing.assert_allclose(res.scores, one_by_one.scores, rtol=1e-5, atol=1e-7)

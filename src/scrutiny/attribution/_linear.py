@@ -537,8 +537,11 @@ class LinearParts:
 
     def predict_proba(self, x: Any, theta: np.ndarray | None = None) -> np.ndarray:
         """Class probabilities, as the model's ``predict_proba`` (log-loss models only)."""
+        return self._proba(_decision(self._spec, _as_features(x, "X"), theta))
+
+    def _proba(self, z: np.ndarray) -> np.ndarray:
+        """Class probabilities from raw outputs ``z`` (n, K)."""
         s = self._spec
-        z = _decision(s, _as_features(x, "X"), theta)
         if s.kind == "multinomial":
             return softmax(z, axis=1)
         if s.kind == "logistic" or (s.kind == "margin" and s.margin == "log_loss"):
@@ -783,6 +786,32 @@ class LinearParts:
                 corr = np.linalg.lstsq(np.eye(k) - jx @ dj, jb, rcond=None)[0]
             out[j] = base[j] + a_mat.T @ (dj @ corr)
         return out
+
+    def loo_decision(self, idx: np.ndarray | None = None) -> np.ndarray:
+        """Raw outputs (n, K) of each training example under the model refitted without it.
+
+        The refit is one exact Newton step on the objective without the example
+        (:meth:`newton_loo_steps`), which for these smooth convex objectives
+        matches actual leave-one-out retraining closely (see the user guide).
+        """
+        s = self._spec
+        rows = np.arange(self.n_train) if idx is None else np.asarray(idx)
+        theta = self.theta[None, :] + self.newton_loo_steps(rows)
+        w = theta.reshape(len(rows), s.n_outputs, s.width)
+        return np.einsum("im,ikm->ik", self._xa[rows], w)
+
+    def loo_loss(self, idx: np.ndarray | None = None) -> np.ndarray:
+        """Each training example's own loss (n,) under the model refitted without it.
+
+        ``ℓ_i(θ̂₋ᵢ)``: its in-sample loss plus how much removing it raises that
+        loss (the exact counterpart of self-influence).
+        """
+        rows = np.arange(self.n_train) if idx is None else np.asarray(idx)
+        return _loss_parts(self._spec, self.loo_decision(rows), self._y[rows], order=0)[0]
+
+    def loo_proba(self, idx: np.ndarray | None = None) -> np.ndarray:
+        """Class probabilities (n, K) of each example under the model refitted without it."""
+        return self._proba(self.loo_decision(idx))
 
     def _robust_solve(self, h: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         try:

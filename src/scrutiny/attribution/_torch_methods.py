@@ -88,7 +88,8 @@ register(Method(
     applies=torch_applies,
     summary="TRAK (Park et al. 2023): projected per-sample gradients of the margin, "
     "x_q (X^T X)^-1 x_i weighted by 1 - p_i, averaged over an ensemble of models or "
-    "checkpoints. " + _COMMON + " Also damping (0.1, relative to the mean eigenvalue of X^T X).",
+    "checkpoints. " + _COMMON + " Also damping (0.3, relative to the mean non-zero eigenvalue "
+    "of X^T X, trace / min(n, k)).",
     needs="torch",
 ))
 register(Method(

@@ -65,10 +65,16 @@ class FunctionalModel:
         checkpoint: Any,
         device: torch.device | None = None,
         label: str = "",
+        base: FunctionalModel | None = None,
     ) -> FunctionalModel:
-        """Parameters of ``template`` replaced by a state dict (or a path to one)."""
+        """Parameters of ``template`` replaced by a state dict (or a path to one).
+
+        ``base`` (``from_module(template, device)``, optional) saves rebuilding the
+        template's parameter layout for every checkpoint.
+        """
         state, lr = load_checkpoint(checkpoint)
-        base = cls.from_module(template, device, label)
+        if base is None:
+            base = cls.from_module(template, device, label)
         missing = [n for n in base.params if n not in state]
         if missing:
             msg = (
@@ -229,10 +235,19 @@ class LinearFactors:
 
     def __init__(self, output: ModelOutput) -> None:
         self.output = output
+        # layers per (module, trained parameter names), found once per attribution run (a
+        # LinearFactors lives for one run, during which the modules are held and unchanged)
+        self._layers: dict[tuple[int, tuple[str, ...]], list[Any]] = {}
+
+    def layers(self, model: FunctionalModel) -> list[tuple[str, torch.nn.Linear, bool, bool]]:
+        """``(name, module, weight trained, bias trained)`` of the trained linear layers."""
+        key = (id(model.module), tuple(model.params))
+        if key not in self._layers:
+            self._layers[key] = self._find_layers(model)
+        return self._layers[key]
 
     @staticmethod
-    def layers(model: FunctionalModel) -> list[tuple[str, torch.nn.Linear, bool, bool]]:
-        """``(name, module, weight trained, bias trained)`` of the trained linear layers."""
+    def _find_layers(model: FunctionalModel) -> list[tuple[str, torch.nn.Linear, bool, bool]]:
         out = []
         for name, mod in model.module.named_modules():
             if not isinstance(mod, torch.nn.Linear):

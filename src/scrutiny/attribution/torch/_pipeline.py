@@ -31,6 +31,7 @@ from scrutiny.attribution.torch._gradients import (
     FunctionalModel,
     LinearFactors,
     PerSampleGradients,
+    eval_mode,
 )
 from scrutiny.attribution.torch._model_output import ModelOutput, model_output_for, resolve_loss
 from scrutiny.attribution.torch._projectors import IdentityProjector, Projector, make_projector
@@ -43,7 +44,7 @@ from scrutiny.attribution.torch._scorers import (
     kernel_inverse,
     xtx_inverse,
 )
-from scrutiny.attribution.torch._store import MemmapStore, Store, check_store
+from scrutiny.attribution.torch._store import MemmapStore, MemoryStore, Store, check_store
 from scrutiny.exceptions import DataValidationError, InvalidParameterError
 
 KINDS = ("trak", "tracin", "grad_dot", "grad_cos")
@@ -72,7 +73,7 @@ class TorchOptions(BaseModel):
     model_factory: Callable[[], Any] | None = None
     learning_rates: float | list[float] | None = None
     loss: Any = "cross_entropy"
-    damping: float = Field(0.1, ge=0.0)
+    damping: float = Field(0.3, ge=0.0)
     device: Any = None
     query_chunk: int = Field(1024, ge=1)
     train_chunk: int = Field(8192, ge=1)
@@ -84,9 +85,10 @@ ONLY = {"learning_rates": ("tracin",), "damping": ("trak",),
         "factored": ("tracin", "grad_dot", "grad_cos")}
 
 
-def parse_options(kind: str, options: dict[str, Any]) -> TorchOptions:
+def parse_options(kind: str, options: dict[str, Any], where: str | None = None
+                  ) -> TorchOptions:
     """Validate ``attribute(..., **options)`` for a torch method."""
-    where = f"attribute(method={kind!r})"
+    where = where or f"attribute(method={kind!r})"
     allowed = [n for n in TorchOptions.model_fields if kind in ONLY.get(n, KINDS)]
     unknown = sorted(set(options) - set(allowed))
     if unknown:
@@ -191,8 +193,10 @@ def resolve_members(
                 f"{type(template).__name__}."
             )
             raise InvalidParameterError(msg)
+        base = FunctionalModel.from_module(template, device)
         return [
-            FunctionalModel.from_checkpoint(template, ck, device, label=f"checkpoint {i}")
+            FunctionalModel.from_checkpoint(template, ck, device, label=f"checkpoint {i}",
+                                            base=base)
             for i, ck in enumerate(opts.checkpoints)
         ]
     if isinstance(model, list | tuple):
@@ -249,6 +253,16 @@ def not_differentiable(model: Any, what: str) -> InvalidParameterError:
 # the lifecycle
 
 
+@dataclass(frozen=True)
+class Part:
+    """Rows to featurise under one store prefix (the training rows, or a query batch)."""
+
+    prefix: str
+    x: torch.Tensor
+    y: torch.Tensor
+    with_out_to_loss: bool = False
+
+
 @dataclass
 class Featurizer:
     """Computes and stores per-sample gradient features, chunk by chunk.
@@ -256,6 +270,12 @@ class Featurizer:
     Two layouts: projected gradients (``features``, shape (n, k)) or, for
     models made of ``nn.Linear`` layers, exact factors ``(a', delta)`` per
     layer (``factors`` set).
+
+    Each part (training rows, queries) is split into chunks of ``batch_size``
+    rows, each stored and logged on its own; chunks still to do, of all parts,
+    are then packed into as few gradient passes as ``batch_size`` allows (the
+    queries usually ride along with the last training chunk), so a small run
+    costs one forward and backward pass per model.
     """
 
     grads: PerSampleGradients
@@ -266,19 +286,10 @@ class Featurizer:
     model_ref: Any
     factors: LinearFactors | None = None
 
-    def run(
-        self,
-        prefix: str,
-        member_id: int,
-        member: FunctionalModel,
-        x: torch.Tensor,
-        y: torch.Tensor,
-        *,
-        with_out_to_loss: bool,
+    def _arrays(
+        self, part: Part, base: str, member: FunctionalModel
     ) -> tuple[list[np.ndarray], np.ndarray | None]:
-        """Feature arrays of one member (one, or two per layer) and out-to-loss weights (n,)."""
-        n = x.shape[0]
-        base = f"{prefix}/member_{member_id:03d}"
+        n = part.x.shape[0]
         if self.factors is None:
             arrays = [self.store.array(f"{base}/features", (n, self.projector.proj_dim),
                                        "float32")]
@@ -288,40 +299,77 @@ class Featurizer:
                 arrays.append(self.store.array(f"{base}/layer_{layer}_a", (n, d_a), "float32"))
                 arrays.append(self.store.array(f"{base}/layer_{layer}_delta", (n, d_delta),
                                                "float32"))
-        otl = self.store.array(f"{base}/out_to_loss", (n,), "float32") if with_out_to_loss \
-            else None
-        checked = False
-        for c, start in enumerate(range(0, n, self.batch_size)):
-            step = f"{base}/chunk_{c:06d}"
-            if self.store.is_done(step):
-                continue
-            stop = min(n, start + self.batch_size)
-            xb = x[start:stop].to(self.device)
-            yb = y[start:stop].to(self.device)
-            if self.factors is None:
-                g = self.grads.per_sample(member, xb, yb)
-                parts = [self.projector.project(g, member_id)]
-            else:
-                parts = [t for pair in self.factors.factors(member, xb, yb) for t in pair]
-                g = torch.cat([t.reshape(-1) for t in parts[1::2]])  # the deltas
-            if not checked:
-                self._check(g, member)
-                checked = True
-            for arr, part in zip(arrays, parts, strict=True):
-                arr[start:stop] = part.detach().cpu().numpy()
-            if otl is not None:
-                otl[start:stop] = self.grads.out_to_loss(member, xb, yb).cpu().numpy()
-            self.store.mark_done(step)
+        otl = self.store.array(f"{base}/out_to_loss", (n,), "float32") \
+            if part.with_out_to_loss else None
         return arrays, otl
 
-    def _check(self, g: torch.Tensor, member: FunctionalModel) -> None:
-        if not bool(torch.isfinite(g).all()):
+    def run(
+        self, member_id: int, member: FunctionalModel, parts: Sequence[Part]
+    ) -> list[tuple[list[np.ndarray], np.ndarray | None]]:
+        """Per part: feature arrays of one member (one, or two per layer) and out-to-loss (n,)."""
+        outs = []
+        todo: list[tuple[int, int, int, str]] = []  # (part, start, stop, step)
+        for p, part in enumerate(parts):
+            base = f"{part.prefix}/member_{member_id:03d}"
+            outs.append(self._arrays(part, base, member))
+            n = part.x.shape[0]
+            for c, start in enumerate(range(0, n, self.batch_size)):
+                step = f"{base}/chunk_{c:06d}"
+                if not self.store.is_done(step):
+                    todo.append((p, start, min(n, start + self.batch_size), step))
+        group: list[tuple[int, int, int, str]] = []
+        rows, checked = 0, False
+        for job in todo:
+            if group and rows + job[2] - job[1] > self.batch_size:
+                self._compute(member_id, member, parts, outs, group, check=not checked)
+                checked, group, rows = True, [], 0
+            group.append(job)
+            rows += job[2] - job[1]
+        if group:
+            self._compute(member_id, member, parts, outs, group, check=not checked)
+        return outs
+
+    def _compute(
+        self, member_id: int, member: FunctionalModel, parts: Sequence[Part],
+        outs: list[tuple[list[np.ndarray], np.ndarray | None]],
+        group: list[tuple[int, int, int, str]], *, check: bool,
+    ) -> None:
+        """One gradient pass over the rows of ``group``'s chunks; write each, then log it."""
+        xb = torch.cat([parts[p].x[a:b] for p, a, b, _ in group]).to(self.device)
+        yb = torch.cat([parts[p].y[a:b] for p, a, b, _ in group]).to(self.device)
+        if self.factors is None:
+            g = self.grads.per_sample(member, xb, yb)
+            if check:
+                self._check(bool(torch.isfinite(g).all()), bool((g != 0).any()), member)
+            feats = [self.projector.project(g, member_id)]
+            host = [feats[0].detach().cpu().numpy()]
+        else:
+            feats = [t for pair in self.factors.factors(member, xb, yb) for t in pair]
+            host = [f.detach().cpu().numpy() for f in feats]
+            if check:  # the deltas, on the host copy (no device round trip)
+                self._check(all(np.isfinite(d).all() for d in host[1::2]),
+                            any(d.any() for d in host[1::2]), member)
+        otl = None
+        if any(outs[p][1] is not None for p, _, _, _ in group):
+            otl = self.grads.out_to_loss(member, xb, yb).cpu().numpy()
+        offset = 0
+        for p, a, b, step in group:
+            arrays, otl_arr = outs[p]
+            for arr, f in zip(arrays, host, strict=True):
+                arr[a:b] = f[offset:offset + b - a]
+            if otl_arr is not None and otl is not None:
+                otl_arr[a:b] = otl[offset:offset + b - a]
+            offset += b - a
+            self.store.mark_done(step)
+
+    def _check(self, finite: bool, nonzero: bool, member: FunctionalModel) -> None:
+        if not finite:
             msg = (
                 f"Per-sample gradients of {member.label} contain NaN or inf. Check the model "
                 "and the inputs (scaling, log of zero, overflow in the loss)."
             )
             raise InvalidParameterError(msg)
-        if not bool((g != 0).any()):
+        if not nonzero:
             raise not_differentiable(
                 self.model_ref, f"every per-sample gradient of {member.label} is exactly zero"
             )
@@ -381,18 +429,34 @@ def _use_factors(
     return None
 
 
-def run(
-    kind: str,
-    model: Any,
-    X_train: Any,
-    y_train: Any,
-    X_query: Any,
-    y_query: Any,
-    **options: Any,
-) -> AttributionResult:
-    """Attribute with TRAK, TracIn, gradient dot or cosine (see the method docs)."""
-    opts = parse_options(kind, options)
-    where = f"attribute(method={kind!r})"
+@dataclass
+class _Setup:
+    """What every torch method needs before the query side: members, features, store."""
+
+    kind: str
+    opts: TorchOptions
+    where: str
+    device: torch.device
+    members: list[FunctionalModel]
+    n_params: int
+    output: ModelOutput
+    loss_name: str
+    xt: torch.Tensor
+    yt: torch.Tensor
+    factors: LinearFactors | None
+    batch_size: int
+    projector: Projector
+    layout: dict[str, Any]
+    store: Store
+    lrs: list[float]
+    lr_note: str | None
+    grads: PerSampleGradients
+    featurizer: Featurizer
+
+
+def _setup(kind: str, model: Any, X_train: Any, y_train: Any, opts: TorchOptions,
+           where: str) -> _Setup:
+    """Validate the model and training data; choose the gradient layout; open the store."""
     device = torch.device(opts.device) if opts.device is not None else first_device(model)
     members = resolve_members(model, opts, device)
     sizes = {m.n_params for m in members}
@@ -409,17 +473,8 @@ def run(
     loss_name = resolve_loss(opts.loss, where)[0]
     dtype = model_dtype(members[0])
     xt = as_inputs(X_train, dtype, "X_train")
-    xq = as_inputs(X_query, dtype, "X_query")
     yt = as_targets(y_train, output.target_dtype, dtype, "y_train")
-    yq = as_targets(y_query, output.target_dtype, dtype, "y_query")
     check_rows(xt, yt, "X_train", "y_train")
-    check_rows(xq, yq, "X_query", "y_query")
-    if xt.shape[1:] != xq.shape[1:]:
-        msg = (
-            f"X_query rows have shape {tuple(xq.shape[1:])} but X_train rows have "
-            f"{tuple(xt.shape[1:])}. Pass the same columns, in the same order."
-        )
-        raise DataValidationError(msg)
     _check_targets(members[0], xt, yt, output, device, 64)
 
     factors = _use_factors(kind, opts, output, members[0], xt, yt, device)
@@ -444,25 +499,59 @@ def run(
     store = check_store(store_dir, where)
     lrs, lr_note = _learning_rates(opts, members) if kind == "tracin" else ([1.0] * len(
         members), None)
+    # digests tie stored features to data and models; a fresh in-memory store needs none
+    fresh = type(store) is MemoryStore
     store.prepare({
         "method": kind,
         "features": output.name,
         "loss": loss_name,
         "n_train": int(xt.shape[0]),
-        "train_digest": digest(xt, yt),
-        "members": [m.digest() for m in members],
+        "train_digest": None if fresh else digest(xt, yt),
+        "members": None if fresh else [m.digest() for m in members],
         "n_params": int(n_params),
         "projector": layout,
         "batch_size": batch_size,
     })
     grads = PerSampleGradients(output)
     featurizer = Featurizer(grads, projector, store, batch_size, device, model, factors)
-    qkey = f"queries_{digest(xq, yq)}"
+    return _Setup(kind, opts, where, device, members, int(n_params), output, loss_name, xt, yt,
+                  factors, batch_size, projector, layout, store, lrs, lr_note, grads,
+                  featurizer)
+
+
+def run(
+    kind: str,
+    model: Any,
+    X_train: Any,
+    y_train: Any,
+    X_query: Any,
+    y_query: Any,
+    **options: Any,
+) -> AttributionResult:
+    """Attribute with TRAK, TracIn, gradient dot or cosine (see the method docs)."""
+    opts = parse_options(kind, options)
+    where = f"attribute(method={kind!r})"
+    st = _setup(kind, model, X_train, y_train, opts, where)
+    xt, yt = st.xt, st.yt
+    xq = as_inputs(X_query, model_dtype(st.members[0]), "X_query")
+    yq = as_targets(y_query, st.output.target_dtype, model_dtype(st.members[0]), "y_query")
+    check_rows(xq, yq, "X_query", "y_query")
+    if xt.shape[1:] != xq.shape[1:]:
+        msg = (
+            f"X_query rows have shape {tuple(xq.shape[1:])} but X_train rows have "
+            f"{tuple(xt.shape[1:])}. Pass the same columns, in the same order."
+        )
+        raise DataValidationError(msg)
+    factors, store, members, output = st.factors, st.store, st.members, st.output
+    projector, layout, lrs, lr_note, grads = st.projector, st.layout, st.lrs, st.lr_note, st.grads
+    k, n_params, batch_size, device, loss_name = (projector.proj_dim, st.n_params,
+                                                  st.batch_size, st.device, st.loss_name)
+    qkey = "queries" if type(store) is MemoryStore else f"queries_{digest(xq, yq)}"
     n_members = len(members)
     train_arrays, query_arrays, out_to_loss = [], [], []
+    parts = [Part("train", xt, yt, with_out_to_loss=kind == "trak"), Part(qkey, xq, yq)]
     for m, member in enumerate(members):
-        t_arr, otl = featurizer.run("train", m, member, xt, yt, with_out_to_loss=kind == "trak")
-        q_arr, _ = featurizer.run(qkey, m, member, xq, yq, with_out_to_loss=False)
+        (t_arr, otl), (q_arr, _) = st.featurizer.run(m, member, parts)
         train_arrays.append(t_arr)
         query_arrays.append(q_arr)
         if otl is not None:
@@ -514,18 +603,7 @@ def _trak_scorer(
     n = train_arrays[0][0].shape[0]
     dual = n < k and opts.damping > 0  # n x n instead of k x k: same numbers, cheaper
     for m, ([feats], [qf]) in enumerate(zip(train_arrays, query_arrays, strict=True)):
-        fin = f"train/member_{m:03d}/{'dual_' if dual else ''}damping_{opts.damping!r}"
-        inv = store.array(f"{fin}/{'kernel_inv' if dual else 'xtx_inv'}",
-                          (n, n) if dual else (k, k), "float64")
-        lam_arr = store.array(f"{fin}/damping_abs", (1,), "float64")
-        step = f"{fin}/finalized"
-        if not store.is_done(step):
-            if dual:
-                inv[:], lam_arr[0] = kernel_inverse(feats, opts.damping)
-            else:
-                inv[:], lam_arr[0] = xtx_inverse(feats, opts.damping, opts.train_chunk)
-            store.mark_done(step)
-        lam = float(lam_arr[0])
+        inv, lam = _trak_inverse(opts, store, m, feats, dual)
         lam_abs.append(lam)
         if dual:
             w = dual_weights(feats, qf, np.asarray(inv), lam)
@@ -536,6 +614,25 @@ def _trak_scorer(
     scorer = LinearScorer(weights, [a[0] for a in train_arrays], col_scale=col_scale,
                           query_chunk=opts.query_chunk, train_chunk=opts.train_chunk)
     return scorer, {"damping": opts.damping, "damping_abs": lam_abs}
+
+
+def _trak_inverse(opts: TorchOptions, store: Store, m: int, feats: np.ndarray, dual: bool
+                  ) -> tuple[np.ndarray, float]:
+    """Member ``m``'s ``(F^T F + lambda I)^-1`` (``dual``: ``(F F^T + lambda I)^-1``), stored."""
+    n, k = feats.shape
+    # "damping_min_nk": lambda relative to trace / min(n, k) (earlier stores: trace / k)
+    fin = f"train/member_{m:03d}/{'dual_' if dual else ''}damping_min_nk_{opts.damping!r}"
+    inv = store.array(f"{fin}/{'kernel_inv' if dual else 'xtx_inv'}",
+                      (n, n) if dual else (k, k), "float64")
+    lam_arr = store.array(f"{fin}/damping_abs", (1,), "float64")
+    step = f"{fin}/finalized"
+    if not store.is_done(step):
+        if dual:
+            inv[:], lam_arr[0] = kernel_inverse(feats, opts.damping)
+        else:
+            inv[:], lam_arr[0] = xtx_inverse(feats, opts.damping, opts.train_chunk)
+        store.mark_done(step)
+    return inv, float(lam_arr[0])
 
 
 def _projected_scorer(
@@ -587,6 +684,98 @@ def _factored_scorer(
             t_scales.append(_inverse(factored_sq_norms(t_pairs, opts.train_chunk)))
     return FactoredScorer(members, q_scales, t_scales, query_chunk=opts.query_chunk,
                           train_chunk=opts.train_chunk)
+
+
+#: the methods with a self-score (grad_cos of an example with itself is always 1)
+SELF_KINDS = ("trak", "tracin", "grad_dot")
+#: options that only concern queries
+QUERY_OPTIONS = ("top_k", "materialize", "query_chunk")
+
+
+def self_influence(kind: str, model: Any, X: Any, y: Any, **options: Any) -> AttributionResult:
+    """Each training example's score with itself as the query, without the n x n matrix.
+
+    ``scores[0, i]`` is the diagonal ``s[i, i]`` of :func:`run`'s matrix with the
+    training rows as queries: how much example ``i`` raises its own margin
+    (TRAK) or lowers its own loss (TracIn, grad_dot) - large for examples the
+    model had to memorise, mislabeled ones first. ``extras["proba"]`` holds the
+    model's in-sample class probabilities (mean over an ensemble; the last
+    checkpoint's with ``checkpoints``), for the confident-learning baseline.
+    """
+    where = f"label_issues(torch_method={kind!r})"
+    if kind not in SELF_KINDS:
+        raise InvalidParameterError.from_value("torch_method", "label_issues",
+                                               f"one of {list(SELF_KINDS)}", kind)
+    asked = sorted(set(options) & set(QUERY_OPTIONS))
+    if asked:
+        msg = (f"Option(s) {asked} concern queries and do not apply to self-influence "
+               f"({where}); remove them.")
+        raise InvalidParameterError(msg)
+    opts = parse_options(kind, options, where=where)
+    st = _setup(kind, model, X, y, opts, where)
+    n = st.xt.shape[0]
+    n_members = len(st.members)
+    part = [Part("train", st.xt, st.yt, with_out_to_loss=kind == "trak")]
+    per_member, out_to_loss = [], []
+    for m, member in enumerate(st.members):
+        [(arrays, otl)] = st.featurizer.run(m, member, part)
+        if st.factors is not None:
+            sq = factored_sq_norms(list(zip(arrays[0::2], arrays[1::2], strict=True)),
+                                   opts.train_chunk)
+        elif kind == "trak":
+            feats = arrays[0]
+            dual = n < st.projector.proj_dim and opts.damping > 0
+            inv, lam = _trak_inverse(opts, st.store, m, feats, dual)
+            if dual:  # F (F^T F + lam I)^-1 F^T = I - lam (F F^T + lam I)^-1
+                sq = 1.0 - lam * np.diagonal(np.asarray(inv))
+            else:
+                sq = np.empty(n, dtype=np.float64)
+                for s0 in range(0, n, opts.train_chunk):
+                    block = np.asarray(feats[s0:s0 + opts.train_chunk], dtype=np.float64)
+                    sq[s0:s0 + len(block)] = ((block @ np.asarray(inv)) * block).sum(1)
+        else:
+            sq = _row_sq_norms(arrays[0], opts.train_chunk)
+        per_member.append(sq)
+        if otl is not None:
+            out_to_loss.append(np.asarray(otl, dtype=np.float64))
+    if kind == "tracin":
+        score = np.sum([lr * sq for lr, sq in zip(st.lrs, per_member, strict=True)], axis=0)
+    else:
+        score = np.mean(per_member, axis=0)
+    if kind == "trak":
+        score = score * np.mean(out_to_loss, axis=0)
+    st.store.flush()
+    result = AttributionResult(method=f"self_influence:{kind}", seed=opts.random_state)
+    result.scores = score[None, :]
+    result.params = {
+        "proj_dim": st.projector.proj_dim, "projector": st.layout, "n_members": n_members,
+        "n_params": st.n_params, "output": st.output.name, "loss": st.loss_name,
+        "batch_size": st.batch_size, "device": str(st.device),
+        "store_dir": str(st.store.root) if isinstance(st.store, MemmapStore) else None,
+        **({"damping": opts.damping} if kind == "trak" else {}),
+        **({"learning_rates": st.lrs} if kind == "tracin" else {}),
+    }
+    result.notes = _notes(kind, n_members, st.projector, st.n_params, st.lr_note,
+                          st.grads.used_fallback, st.factors is not None)
+    result.extras = {"proba": _in_sample_proba(st, opts)}
+    return result
+
+
+def _in_sample_proba(st: _Setup, opts: TorchOptions) -> np.ndarray | None:
+    """Softmax of the logits on the training rows (None unless the loss is cross-entropy)."""
+    if st.loss_name != "cross_entropy":
+        return None
+    members = st.members[-1:] if opts.checkpoints is not None else st.members
+    chunk = max(1, min(st.batch_size, 4096))
+    total: np.ndarray | None = None
+    for member in members:
+        with eval_mode(member.module):
+            parts = [torch.softmax(member.forward(st.xt[s:s + chunk].to(st.device)).float(), -1)
+                     .cpu().numpy().astype(np.float64)
+                     for s in range(0, st.xt.shape[0], chunk)]
+        prob = np.concatenate(parts)
+        total = prob if total is None else total + prob
+    return None if total is None else total / len(members)
 
 
 def _row_sq_norms(feats: np.ndarray, chunk: int) -> np.ndarray:

@@ -44,6 +44,18 @@ def gram(features: np.ndarray, chunk: int = 8192) -> np.ndarray:
     return out
 
 
+def absolute_damping(damping: float, trace: float, n: int, k: int) -> float:
+    """``lambda = damping * trace(F^T F) / min(n, k)``: relative to the mean non-zero eigenvalue.
+
+    ``F^T F`` (k x k) built from ``n`` rows has at most ``min(n, k)`` non-zero
+    eigenvalues; their mean is ``trace / min(n, k)`` (the mean eigenvalue when
+    ``n >= k``). Dividing by ``k`` instead would shrink the damping by ``n / k``
+    whenever ``n < k``, and the best ``damping`` would then depend on ``proj_dim``
+    (``benchmarks/README.md``, TRAK damping sweep).
+    """
+    return float(damping) * float(trace) / max(1, min(int(n), int(k)))
+
+
 def xtx_inverse(
     features: np.ndarray, damping: float = 0.0, chunk: int = 8192
 ) -> tuple[np.ndarray, float]:
@@ -54,7 +66,8 @@ def xtx_inverse(
     features : ndarray of shape (n, k)
         Train features of one model.
     damping : float, default=0.0
-        ``lambda`` relative to the mean eigenvalue ``trace(F^T F) / k``.
+        ``lambda`` relative to the mean non-zero eigenvalue ``trace(F^T F) / min(n, k)``
+        (:func:`absolute_damping`).
     chunk : int, default=8192
         Rows read at a time.
 
@@ -64,7 +77,7 @@ def xtx_inverse(
     lambda_abs : float
     """
     xtx = gram(features, chunk)
-    lam = float(damping) * float(np.trace(xtx)) / max(1, xtx.shape[0])
+    lam = absolute_damping(damping, float(np.trace(xtx)), features.shape[0], xtx.shape[0])
     if lam > 0:
         inv = _spd_inverse(xtx + lam * np.eye(xtx.shape[0]))
         if inv is not None:
@@ -77,7 +90,7 @@ def xtx_inverse(
 
 
 def kernel_inverse(features: np.ndarray, damping: float) -> tuple[np.ndarray, float]:
-    """``(F F^T + lambda I)^{-1}`` (n x n) and ``lambda`` (relative to ``trace / k``).
+    """``(F F^T + lambda I)^{-1}`` (n x n) and ``lambda`` (:func:`absolute_damping`).
 
     The dual form of :func:`xtx_inverse` for ``n < k``, with the same ``lambda``:
     ``(F^T F + lambda I)^{-1} = (I - F^T (F F^T + lambda I)^{-1} F) / lambda``.
@@ -85,7 +98,7 @@ def kernel_inverse(features: np.ndarray, damping: float) -> tuple[np.ndarray, fl
     """
     f = np.asarray(features, dtype=np.float64)
     kern = f @ f.T
-    lam = float(damping) * float(np.trace(kern)) / max(1, f.shape[1])
+    lam = absolute_damping(damping, float(np.trace(kern)), f.shape[0], f.shape[1])
     inv = _spd_inverse(kern + lam * np.eye(kern.shape[0])) if lam > 0 else None
     if inv is None:  # pragma: no cover - lambda > 0 makes it positive definite
         inv = np.linalg.pinv(kern + lam * np.eye(kern.shape[0]))
@@ -280,25 +293,43 @@ class FactoredScorer(BlockScorer):
         self.n_train = int(first[2].shape[0])
         self.query_chunk = max(1, int(query_chunk))
         self.train_chunk = max(1, int(train_chunk))
+        #: layers whose inputs ``a'`` are the same for every member (the first layer of
+        #: checkpoints of one model sees the raw inputs): their ``A_q . A_i`` block is
+        #: computed once per block instead of once per member
+        self.shared_inputs = [
+            all(_same(m[layer][0], self.members[0][layer][0])
+                and _same(m[layer][2], self.members[0][layer][2]) for m in self.members[1:])
+            for layer in range(len(self.members[0]))
+        ] if len(self.members) > 1 else [False] * len(self.members[0])
 
     def block(self, q0: int, q1: int, t0: int, t1: int) -> np.ndarray:
         """Scores (float64) of queries ``q0:q1`` against training rows ``t0:t1``."""
         out = np.zeros((q1 - q0, t1 - t0), dtype=np.float64)
+        shared: dict[int, np.ndarray] = {}
         for layers, qs, ms in zip(self.members, self.query_scales, self.member_scales,
                                   strict=True):
             acc = np.zeros((q1 - q0, t1 - t0), dtype=np.float32)
-            for aq, dq, at, dt in layers:
-                acts = np.asarray(aq[q0:q1], dtype=np.float32) @ np.asarray(
-                    at[t0:t1], dtype=np.float32).T
+            for layer, (aq, dq, at, dt) in enumerate(layers):
+                acts = shared.get(layer)
+                if acts is None:
+                    acts = np.asarray(aq[q0:q1], dtype=np.float32) @ np.asarray(
+                        at[t0:t1], dtype=np.float32).T
+                    if self.shared_inputs[layer]:
+                        shared[layer] = acts
                 back = np.asarray(dq[q0:q1], dtype=np.float32) @ np.asarray(
                     dt[t0:t1], dtype=np.float32).T
-                acts *= back
-                acc += acts
+                back *= acts
+                acc += back
             acc *= np.asarray(qs[q0:q1], dtype=np.float32)[:, None]
             if ms is not None:
                 acc *= np.asarray(ms[t0:t1], dtype=np.float32)
             out += acc
         return out
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two factor arrays hold the same values (cheap next to scoring with them)."""
+    return a is b or (a.shape == b.shape and bool(np.array_equal(a, b)))
 
 
 def factored_sq_norms(layers: Sequence[tuple[np.ndarray, np.ndarray]], chunk: int = 8192
