@@ -182,6 +182,46 @@ def test_bayes_ceiling_on_adult_is_close_to_095(adult):
 
 
 @pytest.mark.slow
+def test_all_of_adult_with_gradient_boosting_reaches_the_ceiling_band():
+    """Every Adult row (48,842) and column, 10 % flipped: the target band is reached.
+
+    With all rows, a flexible model's out-of-fold probabilities come close to
+    the Bayes ceiling (0.951 on Adult's training file): ``label_issues`` around
+    a gradient-boosted model ranks the flips with AUC near 0.95. Seeds 0 and 3
+    are the best and worst of the benchmark's five (``adult-all``).
+    """
+    import pandas as pd
+
+    from scrutiny.datasets import load_adult as read_adult
+
+    df = read_adult(split="all")
+    x = df.drop(columns=["income", "split", "score", "prediction"])
+    for col in x.columns:
+        if not pd.api.types.is_numeric_dtype(x[col]):
+            x[col] = x[col].astype("category")
+    y0 = df["income"].to_numpy().astype(int)
+    rows = []
+    for seed in (0, 3):
+        y, truth = _flip(y0, seed)
+        model = HistGradientBoostingClassifier(
+            max_iter=1000, learning_rate=0.05, early_stopping=True, random_state=0,
+            categorical_features="from_dtype").fit(x, y)
+        res = label_issues(model, x, y, random_state=seed)
+        assert res.params["method"] == "oof_loss"  # the stated proxy for a non-convex model
+        print(f"seed {seed}:")
+        rows.append(_report("gradient boosting, OOF loss", res.scores[0], truth))
+        # confident learning scores the same out-of-fold probabilities: the same ranking
+        np.testing.assert_allclose(res.scores[0], -np.log(res.extras["label_quality"]),
+                                   rtol=1e-9)
+    a = np.array(rows)
+    # measured: seed 0 AUC 0.9504, seed 3 0.9473 (benchmark, seeds 0-4: 0.9473-0.9519, mean
+    # 0.9496; 69 % / 87 % found), against 0.930 for a one-hot logistic regression's
+    # leave-one-out loss on the same rows. Floors with a margin:
+    assert a[:, 0].min() >= 0.945 and a[:, 0].mean() >= 0.947
+    assert a[:, 1].mean() >= 0.66 and a[:, 2].mean() >= 0.85
+
+
+@pytest.mark.slow
 def test_leave_one_out_loss_reaches_095_when_labels_are_learnable(adult):
     teacher = LogisticRegression(max_iter=5000).fit(adult.X_test, adult.y_test)
     clean = teacher.predict(adult.X_train)

@@ -303,28 +303,46 @@ class FactoredScorer(BlockScorer):
         ] if len(self.members) > 1 else [False] * len(self.members[0])
 
     def block(self, q0: int, q1: int, t0: int, t1: int) -> np.ndarray:
-        """Scores (float64) of queries ``q0:q1`` against training rows ``t0:t1``."""
+        """Scores (float64) of queries ``q0:q1`` against training rows ``t0:t1``.
+
+        The query and train weights are folded into the ``delta`` factors. For a
+        layer with shared inputs, ``sum_m (w_m D_q^m . d_m D_i^m)`` is one product
+        of the members' ``delta`` blocks placed side by side, times ``A_q . A_i``.
+        """
         out = np.zeros((q1 - q0, t1 - t0), dtype=np.float64)
-        shared: dict[int, np.ndarray] = {}
-        for layers, qs, ms in zip(self.members, self.query_scales, self.member_scales,
-                                  strict=True):
-            acc = np.zeros((q1 - q0, t1 - t0), dtype=np.float32)
-            for layer, (aq, dq, at, dt) in enumerate(layers):
-                acts = shared.get(layer)
-                if acts is None:
-                    acts = np.asarray(aq[q0:q1], dtype=np.float32) @ np.asarray(
-                        at[t0:t1], dtype=np.float32).T
-                    if self.shared_inputs[layer]:
-                        shared[layer] = acts
-                back = np.asarray(dq[q0:q1], dtype=np.float32) @ np.asarray(
-                    dt[t0:t1], dtype=np.float32).T
-                back *= acts
-                acc += back
-            acc *= np.asarray(qs[q0:q1], dtype=np.float32)[:, None]
-            if ms is not None:
-                acc *= np.asarray(ms[t0:t1], dtype=np.float32)
-            out += acc
+        scaled = [self._scaled_deltas(layers, qs, ms, q0, q1, t0, t1)
+                  for layers, qs, ms in zip(self.members, self.query_scales,
+                                            self.member_scales, strict=True)]
+        first = self.members[0]
+        for layer, shared in enumerate(self.shared_inputs):
+            if shared:
+                aq, _, at, _ = first[layer]
+                back = np.concatenate([s[layer][0] for s in scaled], axis=1) @ \
+                    np.concatenate([s[layer][1] for s in scaled], axis=1).T
+                back *= _f32(aq[q0:q1]) @ _f32(at[t0:t1]).T
+                out += back
+                continue
+            for layers, deltas in zip(self.members, scaled, strict=True):
+                aq, _, at, _ = layers[layer]
+                back = deltas[layer][0] @ deltas[layer][1].T
+                back *= _f32(aq[q0:q1]) @ _f32(at[t0:t1]).T
+                out += back
         return out
+
+    @staticmethod
+    def _scaled_deltas(
+        layers: Factors, qs: np.ndarray, ms: np.ndarray | None, q0: int, q1: int, t0: int,
+        t1: int,
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per layer: the query deltas times the query weights, the train deltas times theirs."""
+        wq = _f32(qs[q0:q1])[:, None]
+        wt = None if ms is None else _f32(ms[t0:t1])[:, None]
+        return [(_f32(dq[q0:q1]) * wq, _f32(dt[t0:t1]) if wt is None else _f32(dt[t0:t1]) * wt)
+                for _, dq, _, dt in layers]
+
+
+def _f32(a: np.ndarray) -> np.ndarray:
+    return np.asarray(a, dtype=np.float32)
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
