@@ -18,8 +18,17 @@ import click
               "$SCRUTINY_HUB_DATA, else ./scrutiny-hub).")
 @click.option("--migrate-only", is_flag=True,
               help="Upgrade the database schema and exit without serving.")
+@click.option("--sweep-blobs", is_flag=True,
+              help="Delete attachment files no revision or audit refers to (left by failed "
+              "uploads) and exit without serving.")
+@click.option("--older-than", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="With --sweep-blobs: only files unreferenced and older than this "
+              "[default: 3600].")
+@click.option("--dry-run", is_flag=True,
+              help="With --sweep-blobs: list what would be deleted, delete nothing.")
 def serve_command(host: str, port: int, database_url: str | None, data_dir: str | None,
-                  migrate_only: bool) -> None:
+                  migrate_only: bool, sweep_blobs: bool, older_than: float | None,
+                  dry_run: bool) -> None:
     """Run the hub: models, datasets, audits and their deliberation record on the web.
 
     The database schema is upgraded at start-up. Settings come from SCRUTINY_*
@@ -27,12 +36,31 @@ def serve_command(host: str, port: int, database_url: str | None, data_dir: str 
     """
     from scrutiny.hub import HubSettings, _require_extra, create_app, migrate
 
+    if (older_than is not None or dry_run) and not sweep_blobs:
+        flag = "--older-than" if older_than is not None else "--dry-run"
+        msg = f"{flag} only applies with --sweep-blobs; add --sweep-blobs or drop {flag}."
+        raise click.UsageError(msg)
+    if sweep_blobs and migrate_only:
+        msg = "--sweep-blobs and --migrate-only are separate tasks; run them one at a time."
+        raise click.UsageError(msg)
     _require_extra()  # a one-line error naming the extra, before anything imports it
     settings = HubSettings.from_env(database_url=database_url, data_dir=data_dir)
     resolved = settings.resolved()
     from sqlalchemy.engine import make_url
 
     shown = make_url(resolved.database_url or "").render_as_string(hide_password=True)
+    if sweep_blobs:
+        from scrutiny.hub import sweep_blobs as sweep
+
+        res = sweep(resolved, older_than=3600.0 if older_than is None else older_than,
+                    dry_run=dry_run)
+        verb = "Would delete" if dry_run else "Deleted"
+        click.echo(f"{verb} {len(res['removed'])} unreferenced file(s), "
+                   f"{res['removed_bytes']:,} bytes, in {resolved.data_dir}; kept "
+                   f"{res['kept_referenced']} referenced and {res['kept_recent']} too recent.")
+        for name in res["removed"]:
+            click.echo(f"  {name}")
+        return
     if migrate_only:
         revision = migrate(resolved)
         click.echo(f"Database {shown} is at schema revision {revision}.")

@@ -157,6 +157,16 @@ def create_repo(ctx: Ctx, org: Organisation, name: str, *, kind: str, private: b
 # files
 
 
+def referenced_blobs(db: Any) -> set[str]:
+    """Every blob hash a revision's files or an audit's report refers to."""
+    refs: set[str] = set()
+    for files in db.scalars(select(Revision.files)):
+        refs.update(str(meta.get("sha256")) for meta in (files or {}).values()
+                    if isinstance(meta, dict) and meta.get("sha256"))
+    refs.update(db.scalars(select(Audit.report_sha256).where(Audit.report_sha256.is_not(None))))
+    return refs
+
+
 def file_entry(ctx: Ctx, name: str, sha: str, size: int) -> dict[str, Any]:
     """A manifest entry for a stored blob."""
     ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"

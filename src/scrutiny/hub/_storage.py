@@ -13,10 +13,11 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from scrutiny.hub._errors import BadRequestError, PayloadTooLargeError
 
@@ -113,6 +114,8 @@ class BlobStore:
             dest = self.path(sha)
             if dest.exists():
                 os.unlink(tmp)
+                # the blob is in use again: a sweep must treat it as new (see sweep)
+                os.utime(dest)
             else:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp, dest)
@@ -127,6 +130,57 @@ class BlobStore:
         import io
 
         return self.put_stream(io.BytesIO(data), limit=limit, name=name)
+
+    def sweep(self, referenced: set[str], *, older_than: float, dry_run: bool = False,
+              now: float | None = None) -> dict[str, Any]:
+        """Delete blobs no revision or audit refers to, and stale partial uploads.
+
+        A blob (or ``.upload-*`` temporary file) is deleted only when it is not
+        in ``referenced`` and was last written more than ``older_than``
+        seconds ago: an upload in progress has stored its blobs but not yet
+        committed the revision that names them, and a re-upload of existing
+        bytes refreshes the blob's time. Safe to run while the hub serves, as
+        long as ``older_than`` exceeds the longest request.
+
+        Returns
+        -------
+        dict
+            ``removed`` (hashes, or temporary file names), ``removed_bytes``,
+            ``kept_recent`` (unreferenced but too new), ``kept_referenced``,
+            ``dry_run``.
+        """
+        cutoff = (time.time() if now is None else now) - older_than
+        removed: list[str] = []
+        removed_bytes = kept_recent = kept_referenced = 0
+        if not self.root.is_dir():
+            return {"removed": [], "removed_bytes": 0, "kept_recent": 0,
+                    "kept_referenced": 0, "dry_run": dry_run}
+        candidates = [p for p in self.root.glob("*/*/*") if _SHA.match(p.name)]
+        candidates += list(self.root.glob(".upload-*"))
+        for path in sorted(candidates):
+            is_blob = _SHA.match(path.name) is not None
+            if is_blob and path.name in referenced:
+                kept_referenced += 1
+                continue
+            try:
+                stat = path.stat()
+            except FileNotFoundError:  # removed meanwhile (a finished upload's temp file)
+                continue
+            if stat.st_mtime > cutoff:
+                kept_recent += 1
+                continue
+            if not dry_run:
+                try:
+                    if path.stat().st_mtime > cutoff:  # touched since: in use again
+                        kept_recent += 1
+                        continue
+                    path.unlink()
+                except FileNotFoundError:
+                    continue
+            removed.append(path.name)
+            removed_bytes += stat.st_size
+        return {"removed": removed, "removed_bytes": removed_bytes, "kept_recent": kept_recent,
+                "kept_referenced": kept_referenced, "dry_run": dry_run}
 
     def read(self, sha256: str) -> bytes:
         """The bytes of a blob."""
