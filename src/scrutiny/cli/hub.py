@@ -16,6 +16,9 @@ import click
 @click.option("--data-dir", default=None, type=click.Path(file_okay=False), metavar="DIR",
               help="Folder for attachments, the SQLite file and the secret key (default: "
               "$SCRUTINY_HUB_DATA, else ./scrutiny-hub).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes (each handles requests on its own; rate limits are "
+              "counted per worker). Use PostgreSQL for more than a few.")
 @click.option("--migrate-only", is_flag=True,
               help="Upgrade the database schema and exit without serving.")
 @click.option("--sweep-blobs", is_flag=True,
@@ -27,8 +30,8 @@ import click
 @click.option("--dry-run", is_flag=True,
               help="With --sweep-blobs: list what would be deleted, delete nothing.")
 def serve_command(host: str, port: int, database_url: str | None, data_dir: str | None,
-                  migrate_only: bool, sweep_blobs: bool, older_than: float | None,
-                  dry_run: bool) -> None:
+                  workers: int, migrate_only: bool, sweep_blobs: bool,
+                  older_than: float | None, dry_run: bool) -> None:
     """Run the hub: models, datasets, audits and their deliberation record on the web.
 
     The database schema is upgraded at start-up. Settings come from SCRUTINY_*
@@ -67,10 +70,27 @@ def serve_command(host: str, port: int, database_url: str | None, data_dir: str 
         return
     import uvicorn
 
-    app = create_app(resolved)
-    click.echo(f"scrutiny hub on http://{host}:{port} (database {shown}, data in "
-               f"{resolved.data_dir})", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    if workers == 1:
+        app = create_app(resolved)
+        click.echo(f"scrutiny hub on http://{host}:{port} (database {shown}, data in "
+                   f"{resolved.data_dir})", err=True)
+        uvicorn.run(app, host=host, port=port, log_level="info")
+        return
+    # several processes: migrate once here, then hand every worker the resolved settings
+    # (the same database, data folder and secret key, so sessions and CSRF tokens made by
+    # one worker are valid on the others)
+    import os
+
+    from scrutiny.hub import ENV_VARS
+
+    migrate(resolved)
+    os.environ[ENV_VARS["database_url"]] = str(resolved.database_url)
+    os.environ[ENV_VARS["data_dir"]] = str(resolved.data_dir)
+    os.environ[ENV_VARS["secret_key"]] = str(resolved.secret_key)
+    click.echo(f"scrutiny hub on http://{host}:{port}, {workers} workers (database {shown}, "
+               f"data in {resolved.data_dir})", err=True)
+    uvicorn.run("scrutiny.hub._app:worker_app", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
 
 
 @click.command("push")

@@ -371,3 +371,15 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def worker_app() -> FastAPI:
+    """The application of one worker of ``scrutiny serve --workers N``.
+
+    The parent process resolved the settings (data folder, database URL,
+    secret key) into the ``SCRUTINY_*`` variables and upgraded the schema
+    before starting the workers, so workers read the same settings and do not
+    migrate concurrently.
+    """
+    settings = HubSettings.from_env().model_copy(update={"auto_migrate": False})
+    return create_app(settings)
