@@ -116,6 +116,37 @@ def test_random_forest_given_to_trak_names_methods_that_apply(monkeypatch):
         assert repr(name) in message
 
 
+@requires_torch
+@pytest.mark.parametrize("budget", [1, 40, 2**22])
+@pytest.mark.parametrize("with_train_scales", [False, True])
+def test_factored_scorer_equals_the_sum_over_members_and_layers(monkeypatch, budget,
+                                                                with_train_scales):
+    """Side-by-side products of members (in groups bounded by the budget) change nothing."""
+    from scrutiny.attribution.torch import _scorers
+
+    rng = np.random.default_rng(0)
+    n_q, n_t, dims = 7, 11, [(5, 4), (4, 3)]
+    shared_a = (rng.normal(size=(n_q, 5)), rng.normal(size=(n_t, 5)))
+    members, q_scales, t_scales = [], [], []
+    for _ in range(4):
+        layers = []
+        for layer, (d_a, d_d) in enumerate(dims):
+            aq, at = shared_a if layer == 0 else (rng.normal(size=(n_q, d_a)),
+                                                  rng.normal(size=(n_t, d_a)))
+            layers.append((aq, rng.normal(size=(n_q, d_d)), at, rng.normal(size=(n_t, d_d))))
+        members.append(layers)
+        q_scales.append(rng.random(n_q))
+        t_scales.append(rng.random(n_t) if with_train_scales else None)
+    expected = np.zeros((n_q, n_t))
+    for layers, qs, ts in zip(members, q_scales, t_scales, strict=True):
+        for aq, dq, at, dt in layers:
+            expected += qs[:, None] * (dq @ dt.T) * (aq @ at.T) * (1 if ts is None else ts)
+    monkeypatch.setattr(_scorers, "CONCAT_BUDGET", budget)
+    scorer = _scorers.FactoredScorer(members, q_scales, t_scales, train_chunk=5)
+    assert scorer.shared_inputs == [True, False]
+    np.testing.assert_allclose(scorer.full(), expected, rtol=1e-4, atol=1e-4)
+
+
 # ---------------------------------------------------------------------------
 # fixtures
 

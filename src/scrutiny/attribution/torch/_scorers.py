@@ -256,6 +256,9 @@ class LinearScorer(BlockScorer):
         return out
 
 
+#: at most this many train-side numbers (float32) in one side-by-side product of members
+CONCAT_BUDGET = 2**22
+
 #: one member's factors: per layer (a' of the queries, delta of the queries,
 #: a' of the train rows, delta of the train rows)
 Factors = Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
@@ -307,38 +310,43 @@ class FactoredScorer(BlockScorer):
 
         The query and train weights are folded into the ``delta`` factors. For a
         layer with shared inputs, ``sum_m (w_m D_q^m . d_m D_i^m)`` is one product
-        of the members' ``delta`` blocks placed side by side, times ``A_q . A_i``.
+        of the members' ``delta`` blocks placed side by side (in groups of at most
+        :data:`CONCAT_BUDGET` train-side numbers), times ``A_q . A_i``.
         """
         out = np.zeros((q1 - q0, t1 - t0), dtype=np.float64)
-        scaled = [self._scaled_deltas(layers, qs, ms, q0, q1, t0, t1)
-                  for layers, qs, ms in zip(self.members, self.query_scales,
-                                            self.member_scales, strict=True)]
-        first = self.members[0]
+        n_members = len(self.members)
         for layer, shared in enumerate(self.shared_inputs):
+            aq, _, at, _ = self.members[0][layer]
             if shared:
-                aq, _, at, _ = first[layer]
-                back = np.concatenate([s[layer][0] for s in scaled], axis=1) @ \
-                    np.concatenate([s[layer][1] for s in scaled], axis=1).T
-                back *= _f32(aq[q0:q1]) @ _f32(at[t0:t1]).T
-                out += back
+                acts = _f32(aq[q0:q1]) @ _f32(at[t0:t1]).T
+                width = max(1, int(self.members[0][layer][3].shape[1]) * (t1 - t0))
+                step = max(1, CONCAT_BUDGET // width)
+                for g0 in range(0, n_members, step):
+                    parts = [self._scaled(m, layer, q0, q1, t0, t1)
+                             for m in range(g0, min(n_members, g0 + step))]
+                    back = np.concatenate([p[0] for p in parts], axis=1) @ \
+                        np.concatenate([p[1] for p in parts], axis=1).T
+                    back *= acts
+                    out += back
                 continue
-            for layers, deltas in zip(self.members, scaled, strict=True):
+            for m, layers in enumerate(self.members):
                 aq, _, at, _ = layers[layer]
-                back = deltas[layer][0] @ deltas[layer][1].T
+                dq, dt = self._scaled(m, layer, q0, q1, t0, t1)
+                back = dq @ dt.T
                 back *= _f32(aq[q0:q1]) @ _f32(at[t0:t1]).T
                 out += back
         return out
 
-    @staticmethod
-    def _scaled_deltas(
-        layers: Factors, qs: np.ndarray, ms: np.ndarray | None, q0: int, q1: int, t0: int,
-        t1: int,
-    ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per layer: the query deltas times the query weights, the train deltas times theirs."""
-        wq = _f32(qs[q0:q1])[:, None]
-        wt = None if ms is None else _f32(ms[t0:t1])[:, None]
-        return [(_f32(dq[q0:q1]) * wq, _f32(dt[t0:t1]) if wt is None else _f32(dt[t0:t1]) * wt)
-                for _, dq, _, dt in layers]
+    def _scaled(self, m: int, layer: int, q0: int, q1: int, t0: int, t1: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Member ``m``'s query deltas times its query weights, train deltas times its own."""
+        _, dq, _, dt = self.members[m][layer]
+        ms = self.member_scales[m]
+        q = _f32(dq[q0:q1]) * _f32(self.query_scales[m][q0:q1])[:, None]
+        t = _f32(dt[t0:t1])
+        if ms is not None:
+            t = t * _f32(ms[t0:t1])[:, None]
+        return q, t
 
 
 def _f32(a: np.ndarray) -> np.ndarray:
