@@ -12,6 +12,11 @@ fail.
 Use :class:`HubFactory` (fixture ``hub``) to build what a test needs, and
 :func:`world` for the standard cast: one organisation with a member of every
 role, an outsider, a site moderator, and a public and a private repository.
+
+Speed: SQLite tests start from copies of session-wide templates (a migrated
+database; for tests that use :func:`world`, a data folder that already holds
+the world), and share one FastAPI app whose state each test swaps; PostgreSQL
+tests migrate a fresh schema and create the world themselves.
 """
 
 from __future__ import annotations
@@ -112,16 +117,49 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+#: Per-test limits (small, so that the 413 tests stay cheap).
+LIMITS = {"max_upload_bytes": 64 * 1024, "max_request_bytes": 512 * 1024}
+#: Data folders copied from the seeded world template (:func:`world` finds its cast there).
+_SEEDED: set[Path] = set()
+
+
+@pytest.fixture(scope="session")
+def _world_template(_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder (database and blobs) holding the standard :func:`world`, built once:
+    SQLite tests that use the world get a copy instead of creating it each time."""
+    from scrutiny.hub._app import build_hub
+    from scrutiny.hub._settings import SECRET_FILE
+
+    data_dir = tmp_path_factory.mktemp("world-template") / "hub"
+    data_dir.mkdir()
+    shutil.copyfile(_sqlite_template, data_dir / "hub.db")
+    shell = _Shell(build_hub(fast_settings(data_dir, auto_migrate=False, **LIMITS)))
+    _seed_world(HubFactory(shell))
+    shell.state.hub.engine.dispose()  # checkpoints the WAL into the file
+    (data_dir / SECRET_FILE).unlink(missing_ok=True)  # each test generates its own key
+    return data_dir
+
+
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str | None, _sqlite_template: Path
-             ) -> HubSettings:
-    """Test settings on a temporary data folder (and database)."""
+def settings(request: pytest.FixtureRequest, tmp_path: Path, database_url: str | None,
+             _sqlite_template: Path) -> HubSettings:
+    """Test settings on a temporary data folder (and database).
+
+    On SQLite the database is a copy of a migrated template (so ``auto_migrate``
+    is off: there is nothing to upgrade; PostgreSQL schemas start empty and are
+    migrated as in production). Tests that use :func:`world` get a copy of a
+    template that already holds it.
+    """
     data_dir = tmp_path / "hub"
-    if database_url is None:
+    if database_url is not None:
+        return fast_settings(data_dir, database_url=database_url, **LIMITS)
+    if "world" in request.fixturenames:
+        shutil.copytree(request.getfixturevalue("_world_template"), data_dir)
+        _SEEDED.add(data_dir.resolve())
+    else:
         data_dir.mkdir()
         shutil.copyfile(_sqlite_template, data_dir / "hub.db")
-    return fast_settings(data_dir, database_url=database_url,
-                         max_upload_bytes=64 * 1024, max_request_bytes=512 * 1024)
+    return fast_settings(data_dir, auto_migrate=False, **LIMITS)
 
 
 @pytest.fixture(scope="session")
@@ -318,16 +356,33 @@ class World:
         return self.hub.api(self.users[who], scope)
 
 
+class _Shell:
+    """Just enough of an app for :class:`HubFactory` to write to a hub."""
+
+    def __init__(self, hub: Any) -> None:
+        self.state = type("State", (), {"hub": hub})()
+
+
+def _cast() -> dict[str, str]:
+    return {**{role: f"{role}-user" for role in ROLES}, "outsider": "outsider",
+            "moderator": "moderator"}
+
+
 @pytest.fixture
 def world(hub: HubFactory) -> World:
-    """See :class:`World`."""
-    w = World(hub)
+    """See :class:`World`. On SQLite the test's database is a copy of a template that
+    already holds it (see :func:`settings`); on PostgreSQL it is created here."""
+    if hub.hub.settings.data_dir.resolve() in _SEEDED:
+        return World(hub, users=_cast())
+    return _seed_world(hub)
+
+
+def _seed_world(hub: HubFactory) -> World:
+    """Create the standard cast and repositories through ``hub``."""
+    w = World(hub, users=_cast())
     for role in ROLES:
-        w.users[role] = f"{role}-user"
         hub.user(w.users[role])
-    w.users["outsider"] = "outsider"
     hub.user("outsider")
-    w.users["moderator"] = "moderator"
     hub.user("moderator", moderator=True)
     hub.org("acme", members={w.users[r]: r for r in ROLES})
     hub.repo("acme", "open", private=False, by=w.users["owner"],

@@ -45,8 +45,11 @@ def live(app: Any, hub: Any) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def browser(live: str) -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def _chromium() -> Iterator[Any]:
+    """One Chromium for the module (launching it costs about a second); each test gets
+    its own browser contexts, hence its own cookies and storage."""
+    require_browser_tools()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -55,6 +58,16 @@ def browser(live: str) -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture
+def browser(_chromium: Any, live: str) -> Iterator[Any]:
+    """The module's Chromium; the contexts a test opens are closed after it."""
+    before = list(_chromium.contexts)
+    yield _chromium
+    for context in _chromium.contexts:
+        if context not in before:
+            context.close()
 
 
 def _person(browser: Any, live: str, username: str | None) -> Any:
