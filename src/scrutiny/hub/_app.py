@@ -56,6 +56,7 @@ def _templates() -> Any:
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True, trim_blocks=True, lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
+        auto_reload=False,  # package files: they change only with an upgrade (and a restart)
     )
     env.filters["filesize"] = _filesize
     env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if d else ""
