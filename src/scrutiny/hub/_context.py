@@ -30,7 +30,7 @@ from scrutiny.hub._db import (
     Repository,
     utcnow,
 )
-from scrutiny.hub._errors import AuthenticationError, PermissionDeniedError
+from scrutiny.hub._errors import AuthenticationError, HubError, PermissionDeniedError
 from scrutiny.hub._schemas import ErrorEnvelope, Ok
 from scrutiny.hub._security import (
     CSRF_FIELD,
@@ -129,10 +129,14 @@ class Ctx:
         return None if self.form is None else self.form.get(name)
 
     def render(self, template: str, data: Any, *, status: int = 200,
-               title: str | None = None, page_path: str | None = None) -> HTMLResponse:
+               title: str | None = None, page_path: str | None = None,
+               form_error: HubError | None = None,
+               form_values: dict[str, str] | None = None) -> HTMLResponse:
         """Render a page; ``data`` is the same object the JSON twin answers.
 
-        ``page_path`` is the page's own address when a form post renders it.
+        ``page_path`` is the page's own address when a form post renders it;
+        ``form_error`` and ``form_values`` re-show a form with what went wrong
+        and what was typed (see :func:`form_post`).
         """
         from scrutiny.hub._present import me
 
@@ -143,6 +147,10 @@ class Ctx:
             data=data, me=me(self.user), csrf_token=self.csrf, title=title,
             site_name=self.hub.settings.site_name, path=path, api_url=api,
             request=self.request,
+            form_error=None if form_error is None else {
+                "message": form_error.message, "field": form_error.field,
+                "code": form_error.code},
+            form_values=form_values or {},
         )
         response = HTMLResponse(html, status_code=status)
         self.set_cookies(response)
@@ -261,6 +269,45 @@ def page(router: APIRouter, path: str, *, template: str, model: type, name: str,
         router.add_api_route(path, as_html, methods=["GET"], include_in_schema=False,
                              response_class=HTMLResponse, name=name)
         return view
+
+    return decorate
+
+
+#: statuses of errors a person can fix in the form itself (re-shown with the message)
+FORM_ERRORS = frozenset({400, 401, 409, 413, 422})
+#: form fields never sent back into a re-shown form
+NOT_ECHOED = frozenset({"password", "csrf_token"})
+
+
+def form_post(template: str, view: Callable[[Ctx], Any], *, title: str
+              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate a browser form's POST handler: on an error the person can correct, the form.
+
+    The error keeps its status (409, 422...) and JSON clients still get the
+    error envelope; a browser gets ``template`` rendered with ``view(ctx)``
+    (the GET page's data), the error's message and field, and the values it
+    sent (never passwords or the CSRF token), so nothing typed is lost.
+    """
+
+    def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(handler)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            ctx: Ctx = kwargs["ctx"]
+            try:
+                return handler(*args, **kwargs)
+            except HubError as exc:
+                from scrutiny.hub._app import wants_json
+
+                if exc.status not in FORM_ERRORS or wants_json(ctx.request):
+                    raise
+                ctx.db.rollback()
+                values = {k: v for k, v in (ctx.form or {}).items()
+                          if k not in NOT_ECHOED and isinstance(v, str)}
+                return ctx.render(template, view(ctx), status=exc.status, title=title,
+                                  page_path=ctx.request.url.path, form_error=exc,
+                                  form_values=values)
+
+        return wrapper
 
     return decorate
 

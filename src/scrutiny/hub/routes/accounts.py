@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy import delete, select
 
-from scrutiny.hub._context import CtxDep, page
+from scrutiny.hub._context import CtxDep, form_post, page
 from scrutiny.hub._db import Activity, ApiToken, Membership, Repository, User, utcnow
 from scrutiny.hub._errors import (
     AuthenticationError,
@@ -74,6 +74,7 @@ def signup_page(ctx: CtxDep) -> FormData:
 
 
 @router.post("/signup", include_in_schema=False)
+@form_post("signup.html", signup_page, title="Sign up")
 def signup(ctx: CtxDep) -> Response:
     """Create an account and sign in."""
     if not ctx.hub.settings.allow_signup:
@@ -106,6 +107,7 @@ def signin_page(ctx: CtxDep) -> FormData:
 
 
 @router.post("/signin", include_in_schema=False)
+@form_post("signin.html", signin_page, title="Sign in")
 def signin(ctx: CtxDep) -> Response:
     """Check the password and start a new session (any session the browser had is dropped)."""
     from scrutiny.hub._ratelimit import check_rate

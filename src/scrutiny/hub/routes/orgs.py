@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 
 from scrutiny.hub._content import commit, get_org
-from scrutiny.hub._context import CtxDep, json_route, page, q
+from scrutiny.hub._context import CtxDep, form_post, json_route, page, q
 from scrutiny.hub._db import ROLES, Membership, Organisation, Repository, User, utcnow
 from scrutiny.hub._errors import ConflictError, NotFoundError, ValidationFailedError
 from scrutiny.hub._permissions import allowed_actions, can, require, role_in, visible_repos
@@ -69,6 +69,7 @@ def org_new_page(ctx: CtxDep) -> FormData:
 
 
 @router.post("/orgs/new", include_in_schema=False)
+@form_post("org_new.html", org_new_page, title="New organisation")
 def org_new(ctx: CtxDep) -> Response:
     """Create an organisation from the form."""
     org = _create(ctx, ctx.field("name"), ctx.field("display_name"), ctx.field("description"))

@@ -18,7 +18,7 @@ from scrutiny.hub._content import (
     latest_revision,
     revision_at,
 )
-from scrutiny.hub._context import Ctx, CtxDep, json_route, page, q
+from scrutiny.hub._context import Ctx, CtxDep, form_post, json_route, page, q
 from scrutiny.hub._db import (
     KINDS,
     Attribution,
@@ -136,6 +136,7 @@ def _create(ctx: Ctx, org: str, name: object, kind: object, private: bool, card:
 
 
 @router.post("/repos/new", include_in_schema=False)
+@form_post("repo_new.html", repo_new_page, title="New repository")
 def repo_new(ctx: CtxDep) -> Response:
     """Create a repository from the form."""
     org = ctx.field("org")
