@@ -7,6 +7,7 @@ the password) and a working CSRF token, so correcting one field is enough.
 
 from __future__ import annotations
 
+import html
 import re
 
 from fastapi.testclient import TestClient
@@ -117,3 +118,54 @@ def test_json_clients_and_other_errors_are_unchanged(world, client: TestClient, 
     r = client.post("/orgs/new", data={"name": "north", "csrf_token": token},
                     follow_redirects=False)
     assert r.status_code == 401 and 'name="description"' not in r.text
+
+
+def test_card_edit_with_a_bad_message_keeps_the_edited_card(world):
+    b = world.browser("maintainer")
+    card = "---\nlicense: mit\n---\n# Open credit model\n\nA long edit nobody wants to redo.\n"
+    r = b.post_form(f"/repos/{world.public}/edit", {"card": card, "message": "x" * 501})
+    assert r.status_code == 422
+    page = r.text
+    assert 'aria-invalid="true"' in _input(page, "message")
+    assert "A long edit nobody wants to redo." in page
+    before = world.api("maintainer").get(f"/api/repos/{world.public}").json()["data"]
+    assert "A long edit" not in str(before)  # nothing was saved
+    r = b.post(f"/repos/{world.public}/edit",
+               data={"card": card, "message": "Explain", "csrf_token": _csrf(page)},
+               follow_redirects=False)
+    assert r.status_code == 303
+
+
+def test_report_with_a_bad_reason_keeps_the_description(world):
+    b = world.browser("outsider")
+    r = b.post_form(f"/repos/{world.public}/report",
+                    {"reason": "bogus", "description": "It labels <people> unfairly."})
+    assert r.status_code == 422
+    page = r.text
+    assert "It labels &lt;people&gt; unfairly." in page
+    r = b.post(f"/repos/{world.public}/report",
+               data={"reason": "ethical", "description": "It labels people unfairly.",
+                     "csrf_token": _csrf(page)}, follow_redirects=False)
+    assert r.status_code == 303
+
+
+def test_discussion_forms_come_back_in_the_right_place(world):
+    b = world.browser("outsider")
+    # a proposal that changes nothing is refused: the proposal form comes back open, filled
+    current = b.get(f"/repos/{world.public}/discussions").text
+    card = re.search(r'<textarea id="p-card"[^>]*>(.*?)</textarea>', current, re.S).group(1)
+    r = b.post_form(f"/repos/{world.public}/discussions",
+                    {"title": "Same card", "body": "Why not", "card": html.unescape(card)})
+    assert r.status_code == 409
+    page = r.text
+    assert re.search(r'<details class="add" id="new-proposal" open>', page)
+    assert 'id="new-discussion" open' not in page
+    assert 'value="Same card"' in re.search(r'<input id="p-title"[^>]*>', page).group(0)
+    assert 'value=' not in re.search(r'<input id="d-title"[^>]*>', page).group(0)
+    # a discussion with a title over the limit: the discussion form comes back open, filled
+    r = b.post_form(f"/repos/{world.public}/discussions",
+                    {"title": "t" * 201, "body": "My careful comment."})
+    assert r.status_code == 422
+    page = r.text
+    assert re.search(r'<details class="add" id="new-discussion" open>', page)
+    assert re.search(r'<textarea id="d-body"[^>]*>My careful comment\.</textarea>', page)

@@ -10,6 +10,7 @@ view function twice: ``GET /x`` renders its template, ``GET /api/x`` answers
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -277,16 +278,18 @@ def page(router: APIRouter, path: str, *, template: str, model: type, name: str,
 FORM_ERRORS = frozenset({400, 401, 409, 413, 422})
 #: form fields never sent back into a re-shown form
 NOT_ECHOED = frozenset({"password", "csrf_token"})
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def form_post(template: str, view: Callable[[Ctx], Any], *, title: str
+def form_post(template: str, view: Callable[..., Any], *, title: str
               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate a browser form's POST handler: on an error the person can correct, the form.
 
     The error keeps its status (409, 422...) and JSON clients still get the
-    error envelope; a browser gets ``template`` rendered with ``view(ctx)``
-    (the GET page's data), the error's message and field, and the values it
-    sent (never passwords or the CSRF token), so nothing typed is lost.
+    error envelope; a browser gets ``template`` rendered with the GET page's
+    data (``view`` called with the handler's own arguments), the error's message
+    and field, and the values it sent (never passwords or the CSRF token;
+    control characters dropped), so nothing typed is lost.
     """
 
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
@@ -301,9 +304,10 @@ def form_post(template: str, view: Callable[[Ctx], Any], *, title: str
                 if exc.status not in FORM_ERRORS or wants_json(ctx.request):
                     raise
                 ctx.db.rollback()
-                values = {k: v for k, v in (ctx.form or {}).items()
+                values = {k: _CONTROL.sub("", v) for k, v in (ctx.form or {}).items()
                           if k not in NOT_ECHOED and isinstance(v, str)}
-                return ctx.render(template, view(ctx), status=exc.status, title=title,
+                return ctx.render(template, view(*args, **kwargs), status=exc.status,
+                                  title=title,
                                   page_path=ctx.request.url.path, form_error=exc,
                                   form_values=values)
 

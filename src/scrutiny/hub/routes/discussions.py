@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from scrutiny.hub._community import REASONS, Block, Comment, Discussion
 from scrutiny.hub._content import commit, commit_revision, get_repo, latest_revision
-from scrutiny.hub._context import Ctx, CtxDep, json_route, page
+from scrutiny.hub._context import Ctx, CtxDep, form_post, json_route, page
 from scrutiny.hub._db import Activity, Repository, utcnow
 from scrutiny.hub._errors import (
     ConflictError,
@@ -410,6 +410,7 @@ def discussion_page(org: str, name: str, number: int, ctx: CtxDep) -> Discussion
 
 
 @router.post("/repos/{org}/{name}/discussions", include_in_schema=False)
+@form_post("discussions.html", discussions_page, title="Discussions")
 def create_form(org: str, name: str, ctx: CtxDep) -> Response:
     """Open a discussion (or a card change proposal, when the form sends a card)."""
     repo = get_repo(ctx, org, name)

@@ -37,7 +37,7 @@ from scrutiny.hub._community import (
     moderation_state,
 )
 from scrutiny.hub._content import commit, get_repo
-from scrutiny.hub._context import Ctx, CtxDep, json_route, page
+from scrutiny.hub._context import Ctx, CtxDep, form_post, json_route, page
 from scrutiny.hub._db import Repository, User, utcnow
 from scrutiny.hub._errors import ConflictError, NotFoundError, ValidationFailedError
 from scrutiny.hub._permissions import can, require
@@ -552,6 +552,7 @@ def blocks_page(ctx: CtxDep) -> BlocksData:
 
 
 @router.post("/repos/{org}/{name}/report", include_in_schema=False)
+@form_post("report_new.html", report_new, title="Report")
 def report_form(org: str, name: str, ctx: CtxDep) -> Response:
     """Report a repository; go to the public discussion it opened."""
     repo = get_repo(ctx, org, name)

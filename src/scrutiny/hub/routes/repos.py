@@ -206,6 +206,7 @@ def _edit_card(ctx: Ctx, repo: Repository, card: object, message: object) -> Rev
 
 
 @router.post("/repos/{org}/{name}/edit", include_in_schema=False)
+@form_post("repo_edit.html", repo_edit_page, title="Edit the card")
 def repo_edit(org: str, name: str, ctx: CtxDep) -> Response:
     """Save the card as a new revision."""
     repo = get_repo(ctx, org, name, "repo.write")
