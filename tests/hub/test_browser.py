@@ -27,23 +27,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from tests.hub._live import CHROMIUM, CHROMIUM_ARGS, require_browser_tools, serve
+from tests._browser import AXE, CHROMIUM, CHROMIUM_ARGS, NEEDS_AXE, require_browser_tools
+from tests.hub._live import serve
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-AXE = Path(
-    os.environ.get("SCRUTINY_AXE_PATH")
-    or ROOT / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
-)
 PASSWORD = "correct horse battery staple"
 REPO = "acme/income-model"
 
 
 def _require_tools() -> None:
-    require_browser_tools(
-        (AXE, f"axe-core is not at {AXE} (set SCRUTINY_AXE_PATH or npm install axe-core)"))
+    require_browser_tools(NEEDS_AXE)
 
 
 @pytest.fixture

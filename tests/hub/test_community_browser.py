@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tests.hub._live import CHROMIUM, CHROMIUM_ARGS, require_browser_tools, serve
+from tests._browser import CHROMIUM, CHROMIUM_ARGS, require_browser_tools
+from tests.hub._live import serve
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tests.hub._live import CHROMIUM, CHROMIUM_ARGS, require_browser_tools, serve
+from tests._browser import CHROMIUM, CHROMIUM_ARGS, require_browser_tools
+from tests.hub._live import serve
 from tests.hub.conftest import PASSWORD
 from tests.hub.test_gating import GATED_CARD, GATED_SECRETS
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import pytest
 from benchmarks.bench_hub_load import WRITES, report, run_load
+from tests.hub._live import serve
 from tests.hub.conftest import postgres_url
 
 pytestmark = pytest.mark.slow
@@ -35,26 +36,8 @@ def test_load_smoke_loses_and_duplicates_no_write():
 @pytest.fixture
 def live_url(app):
     """The test's hub (SQLite) served by uvicorn on 127.0.0.1, in a thread."""
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(app) as url:
+        yield url
 
 
 def test_a_burst_beyond_the_thread_pool_does_not_stall(world, live_url):

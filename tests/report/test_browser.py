@@ -14,11 +14,18 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests._browser import (
+    AXE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    NEEDS_AXE,
+    missing_browser_tools,
+    require_browser_tools,
+)
 
 from scrutiny.report import render_html
 
@@ -27,45 +34,14 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = Path(__file__).parent / "fixtures" / "audit_sample.json"
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path(os.environ.get("SCRUTINY_CHROMIUM", "/usr/bin/chromium"))
-AXE = Path(
-    os.environ.get("SCRUTINY_AXE_PATH")
-    or ROOT / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
-)
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SETUP = "run scripts/setup-browser-tests.sh"
 
 
 def _missing() -> list[str]:
-    out = []
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        out.append("the playwright Python package is not installed")
-    if not CHROMIUM.is_file():
-        out.append(f"Chromium is not at {CHROMIUM} (Debian package 'chromium')")
-    if not AXE.is_file():
-        out.append(f"axe-core is not at {AXE} (set SCRUTINY_AXE_PATH or npm install axe-core)")
-    return out
+    return missing_browser_tools(NEEDS_AXE)
 
 
 def _require_tools() -> None:
-    """Skip with the reason, or fail in CI, when the browser tooling is missing."""
-    missing = _missing()
-    if not missing:
-        return
-    msg = "browser test tooling missing: " + "; ".join(missing) + f" ({SETUP})"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(msg)
-    pytest.skip(msg)
+    require_browser_tools(NEEDS_AXE)
 
 
 def _launch(p: Any) -> Any:
