@@ -6,7 +6,6 @@ import copy
 import html as html_lib
 import itertools
 import json
-import os
 import re
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from tests._browser import AXE, CHROMIUM, CHROMIUM_ARGS, NEEDS_AXE, require_browser_tools
 
 from scrutiny.cli import main
 
@@ -285,30 +285,16 @@ def test_incompatible_model_error_names_a_candidate_that_applies(workdir):
 
 # --------------------------------------------------------------------------- real browser
 
-CHROMIUM = Path(os.environ.get("SCRUTINY_CHROMIUM", "/usr/bin/chromium"))
-AXE = Path(os.environ.get("SCRUTINY_AXE_PATH") or Path(__file__).resolve().parents[2]
-           / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js")
-
-
 @pytest.mark.slow
 def test_mitigation_page_in_a_real_browser(first_run):
     """Same checks as tests/report/test_browser.py: no request, drawn marks, axe clean."""
-    missing = [what for what, ok in (("chromium", CHROMIUM.is_file()), ("axe-core", AXE.is_file()))
-               if not ok]
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing.append("playwright")
-    if missing:
-        msg = f"browser test tooling missing: {missing} (run scripts/setup-browser-tests.sh)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
+    require_browser_tools(NEEDS_AXE)
+    from playwright.sync_api import sync_playwright
+
     _, out = first_run
     requests: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM),
-                                    args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport={"width": 1100, "height": 900})
             context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(
